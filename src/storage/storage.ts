@@ -1,0 +1,152 @@
+/**
+ * The narrow storage contract the broker core depends on.
+ *
+ * The core never sees keys or encodings: it speaks of topics, partitions,
+ * records and group state by numeric ids. Every implementation runs the
+ * conformance suite in `test/storage/storage-contract.ts`.
+ */
+
+/** A topic's metadata, as the broker persists it. Ids are never reused. */
+export interface TopicMeta {
+  readonly id: number;
+  readonly name: string;
+  readonly partitions: number;
+  /** Retention: maximum age in milliseconds (0 = default). */
+  readonly retentionMaxAgeMs: number;
+  /** Retention: maximum bytes per partition (0 = unlimited). */
+  readonly retentionMaxBytes: bigint;
+  /** Milliseconds since the epoch. */
+  readonly createdAt: number;
+}
+
+/** A consumer group's metadata. Ids are never reused. */
+export interface GroupMeta {
+  readonly id: number;
+  readonly topicId: number;
+  readonly name: string;
+  readonly ackDeadlineMs: number;
+  /** Milliseconds since the epoch. */
+  readonly createdAt: number;
+}
+
+/**
+ * A group's durable acknowledgement state in one partition: everything below
+ * `committed` is acknowledged, and so is every half-open range [start, end)
+ * in `acked` (sorted, disjoint, non-adjacent, all above `committed`).
+ */
+export interface GroupPartitionState {
+  readonly committed: bigint;
+  readonly acked: ReadonlyArray<readonly [bigint, bigint]>;
+}
+
+/** One stored record of a partition's log. */
+export interface StoredRecord {
+  readonly offset: bigint;
+  /** The record as the broker's codec encoded it; opaque to storage. */
+  readonly value: Uint8Array;
+}
+
+/** A partition's bounds: records exist at offsets [start, end). */
+export interface PartitionBounds {
+  readonly start: bigint;
+  readonly end: bigint;
+}
+
+/** Everything the broker loads at start, without reading any log. */
+export interface StoredState {
+  readonly topics: TopicMeta[];
+  readonly groups: GroupMeta[];
+  /** Keyed by `${groupId}/${partition}`. */
+  readonly groupPartitions: Map<string, GroupPartitionState>;
+  /** Counters for the next topic and group ids. */
+  readonly nextTopicId: number;
+  readonly nextGroupId: number;
+}
+
+/**
+ * A set of writes applied atomically by {@link WriteBatch.write}. Builder
+ * methods return the batch for chaining. A batch is written at most once.
+ */
+export interface WriteBatch {
+  appendRecord(topicId: number, partition: number, offset: bigint, value: Uint8Array): this;
+  putTopic(meta: TopicMeta): this;
+  /** Removes the topic's metadata and marks its data for {@link Storage.purgeDeleted}. */
+  deleteTopic(topicId: number): this;
+  putGroup(meta: GroupMeta): this;
+  /** Removes the group's metadata and all its partition states. */
+  deleteGroup(groupId: number, partitions: number): this;
+  putGroupPartition(groupId: number, partition: number, state: GroupPartitionState): this;
+  setNextIds(nextTopicId: number, nextGroupId: number): this;
+  /** How many operations the batch holds. */
+  readonly length: number;
+  /**
+   * Applies every operation atomically. With `sync`, the write is flushed to
+   * stable storage before the promise resolves. Rejects with
+   * {@link StorageError} when the write fails; then nothing was applied.
+   */
+  write(options: { sync: boolean }): Promise<void>;
+}
+
+/** The broker's storage. Methods reject with {@link StorageError}. */
+export interface Storage {
+  /**
+   * Opens the storage, creating it when the location is empty. Refuses (with
+   * code `corrupt` or `foreign`) a location that holds something else.
+   */
+  open(): Promise<void>;
+  /** Flushes and closes. Idempotent. */
+  close(): Promise<void>;
+  /** Loads all metadata and group state. Cost is independent of log length. */
+  load(): Promise<StoredState>;
+  /**
+   * The bounds of a partition's log; `{start: 0n, end: 0n}` when it never
+   * held a record. Found by seeking, not scanning.
+   */
+  partitionBounds(topicId: number, partition: number): Promise<PartitionBounds>;
+  /**
+   * Reads records at offsets >= `from` in offset order, stopping after
+   * `maxRecords` records or once `maxBytes` of values were read (at least one
+   * record is returned when any exists). An empty array means none exist.
+   */
+  readRecords(
+    topicId: number,
+    partition: number,
+    from: bigint,
+    maxRecords: number,
+    maxBytes: number,
+  ): Promise<StoredRecord[]>;
+  /** Reads the values at the given offsets; `undefined` where none exists. */
+  getRecords(topicId: number, partition: number, offsets: readonly bigint[]): Promise<(Uint8Array | undefined)[]>;
+  /** Starts a batch of writes. */
+  batch(): WriteBatch;
+  /**
+   * Removes the data of deleted topics (marked by {@link WriteBatch.deleteTopic}),
+   * in chunks, so it can run in the background. Safe to call again after a crash.
+   */
+  purgeDeleted(): Promise<void>;
+}
+
+/** Why a storage operation failed. */
+export type StorageErrorCode =
+  /** The disk is full or a quota was hit. */
+  | "full"
+  /** The storage is closed or otherwise unusable right now. */
+  | "unavailable"
+  /** The data directory is damaged. */
+  | "corrupt"
+  /** The data directory belongs to something else. */
+  | "foreign"
+  /** Any other I/O failure. */
+  | "io";
+
+/** The one error type storage implementations throw. */
+export class StorageError extends Error {
+  override readonly name = "StorageError";
+  constructor(
+    readonly code: StorageErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
