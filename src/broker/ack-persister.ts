@@ -1,0 +1,70 @@
+import type { Clock } from "./clock.js";
+import type { Group } from "./group.js";
+import type { GroupPartition } from "./group-partition.js";
+import type { Logger } from "./logger.js";
+import type { WriteQueue } from "./write-queue.js";
+
+/**
+ * Persists changed ack state of groups through the shared write queue, so
+ * acks from every stream are committed together with publishes. At most one
+ * persist task is queued at a time; acks arriving meanwhile ride the next.
+ * A failed write marks the state dirty again and retries.
+ */
+export class AckPersister {
+  readonly #dirty = new Set<Group>();
+  #queued = false;
+  #retryTimer: (() => void) | null = null;
+
+  constructor(
+    private readonly writes: WriteQueue,
+    private readonly clock: Clock,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Marks a group as having unpersisted acks. */
+  readonly mark = (group: Group): void => {
+    this.#dirty.add(group);
+    this.#queue();
+  };
+
+  /** Resolves once every ack marked so far is persisted (or failed). */
+  async flush(): Promise<void> {
+    this.#retryTimer?.();
+    this.#retryTimer = null;
+    if (this.#dirty.size > 0) this.#queue();
+    await this.writes.drain();
+  }
+
+  #queue(): void {
+    if (this.#queued) return;
+    this.#queued = true;
+    const written: Array<[Group, GroupPartition]> = [];
+    this.writes.submit({
+      build: (batch) => {
+        this.#queued = false;
+        for (const g of this.#dirty) {
+          if (g.deleted) continue;
+          for (const gp of g.partitions) {
+            if (!gp.dirty) continue;
+            batch.putGroupPartition(g.meta.id, gp.partition, gp.state());
+            gp.dirty = false;
+            written.push([g, gp]);
+          }
+        }
+        this.#dirty.clear();
+      },
+      done: (err) => {
+        if (err === undefined) return;
+        this.logger.warn({ err, partitions: written.length }, "persisting acks failed; retrying");
+        for (const [g, gp] of written) {
+          gp.dirty = true;
+          this.#dirty.add(g);
+        }
+        this.#retryTimer ??= this.clock.setTimer(() => {
+          this.#retryTimer = null;
+          this.#queue();
+        }, 200);
+      },
+    });
+  }
+}

@@ -1,0 +1,461 @@
+import { randomUUID } from "node:crypto";
+import type { GroupMeta, GroupPartitionState, Storage, StoredRecord, TopicMeta } from "../storage/storage.js";
+import { AckPersister } from "./ack-persister.js";
+import { BrokerError } from "./broker-error.js";
+import { type Clock, systemClock } from "./clock.js";
+import { Group } from "./group.js";
+import { GroupPartition } from "./group-partition.js";
+import { type Logger, silentLogger } from "./logger.js";
+import { checkName } from "./names.js";
+import { PartitionLog } from "./partition-log.js";
+import { partitionForKey } from "./partitioner.js";
+import type { RecordCodec } from "./record-codec.js";
+import { findOffsetAtTime } from "./seek.js";
+import { fromStorageError } from "./storage-errors.js";
+import { Subscription } from "./subscription.js";
+import { Topic } from "./topic.js";
+import {
+  type BrokerLimits,
+  DEFAULT_ACK_DEADLINE_MS,
+  DEFAULT_LIMITS,
+  DEFAULT_MAX_IN_FLIGHT,
+  type GroupSettings,
+  type PartitionInfo,
+  type PublishInput,
+  type PublishResult,
+  type StartPosition,
+  type TopicSettings,
+} from "./types.js";
+import { WriteQueue } from "./write-queue.js";
+
+/** What a broker is built from. */
+export interface BrokerOptions {
+  readonly storage: Storage;
+  readonly codec: RecordCodec;
+  readonly clock?: Clock;
+  readonly logger?: Logger;
+  /** Flush every commit to stable storage before answering (power-loss safe). */
+  readonly fsync?: boolean;
+  readonly limits?: Partial<BrokerLimits>;
+}
+
+/** What a subscriber asks for when it opens a stream. */
+export interface SubscribeOptions {
+  readonly topic: string;
+  readonly group: string;
+  /** 0 means the default (1000). */
+  readonly maxInFlight: number;
+  /** Used only when the group is created by this call. */
+  readonly start?: StartPosition | undefined;
+  /** Used only when the group is created by this call. */
+  readonly settings?: Partial<GroupSettings> | undefined;
+  readonly consumerName?: string;
+  readonly peer?: string;
+}
+
+/**
+ * The transport-free broker: topics of partitioned logs, publishing with
+ * group commit, and consumer groups that lease messages to subscriptions.
+ * Every method throws {@link BrokerError} only.
+ */
+export class Broker {
+  readonly topics = new Map<string, Topic>();
+  readonly limits: BrokerLimits;
+  readonly #storage: Storage;
+  readonly #codec: RecordCodec;
+  readonly #clock: Clock;
+  readonly #logger: Logger;
+  readonly #writes: WriteQueue;
+  readonly #acks: AckPersister;
+  /** Names being created, so concurrent creates of one name conflict. */
+  readonly #creating = new Set<string>();
+  #nextTopicId = 1;
+  #nextGroupId = 1;
+  #closing = false;
+
+  private constructor(options: BrokerOptions) {
+    this.#storage = options.storage;
+    this.#codec = options.codec;
+    this.#clock = options.clock ?? systemClock;
+    this.#logger = options.logger ?? silentLogger;
+    this.limits = { ...DEFAULT_LIMITS, ...options.limits };
+    this.#writes = new WriteQueue(this.#storage, options.fsync ?? false);
+    this.#acks = new AckPersister(this.#writes, this.#clock, this.#logger);
+  }
+
+  /**
+   * Loads a broker from opened storage: metadata, group state, and each
+   * partition's bounds (found by seeking, never by scanning the log).
+   */
+  static async open(options: BrokerOptions): Promise<Broker> {
+    const b = new Broker(options);
+    const state = await b.#storage.load();
+    b.#nextTopicId = state.nextTopicId;
+    b.#nextGroupId = state.nextGroupId;
+    const byId = new Map<number, Topic>();
+    for (const meta of state.topics) {
+      const topic = await b.#loadTopic(meta);
+      b.topics.set(meta.name, topic);
+      byId.set(meta.id, topic);
+    }
+    for (const meta of state.groups) {
+      const topic = byId.get(meta.topicId);
+      if (topic === undefined) continue;
+      const states = topic.partitions.map((_, p) => state.groupPartitions.get(`${meta.id}/${p}`));
+      topic.groups.set(meta.name, b.#makeGroup(meta, topic, states));
+    }
+    // Finish purges a crash interrupted.
+    b.#purgeInBackground();
+    return b;
+  }
+
+  async #loadTopic(meta: TopicMeta): Promise<Topic> {
+    const logs: PartitionLog[] = [];
+    for (let p = 0; p < meta.partitions; p++) {
+      const bounds = await this.#storage.partitionBounds(meta.id, p);
+      logs.push(new PartitionLog(this.#storage, meta.id, p, bounds));
+    }
+    return new Topic(meta, logs);
+  }
+
+  #makeGroup(meta: GroupMeta, topic: Topic, states: Array<GroupPartitionState | undefined>): Group {
+    const gps = topic.partitions.map(
+      (log, p) => new GroupPartition(log, states[p] ?? { committed: log.start, acked: [] }),
+    );
+    return new Group(meta, topic, gps, { clock: this.#clock, persist: this.#acks.mark });
+  }
+
+  // ---- topics ----
+
+  /** Creates a topic. */
+  async createTopic(name: string, settings: TopicSettings): Promise<Topic> {
+    this.#checkOpen();
+    checkName("topic", name);
+    const { partitions } = settings;
+    if (!Number.isInteger(partitions) || partitions < 1 || partitions > this.limits.maxPartitions) {
+      throw new BrokerError(
+        "invalid-argument",
+        `partitions must be between 1 and ${this.limits.maxPartitions} (--max-partitions); got ${partitions}`,
+      );
+    }
+    if (this.topics.has(name) || this.#creating.has(name)) {
+      throw new BrokerError("already-exists", `topic ${name} already exists`);
+    }
+    if (this.topics.size + this.#creating.size >= this.limits.maxTopics) {
+      throw new BrokerError(
+        "resource-exhausted",
+        `the broker has ${this.topics.size} topics, the limit set by --max-topics is ${this.limits.maxTopics}`,
+      );
+    }
+    const meta: TopicMeta = {
+      id: this.#nextTopicId++,
+      name,
+      partitions,
+      retentionMaxAgeMs: settings.retentionMaxAgeMs,
+      retentionMaxBytes: settings.retentionMaxBytes,
+      createdAt: this.#clock.now(),
+    };
+    this.#creating.add(name);
+    try {
+      await this.#write((batch) => batch.putTopic(meta).setNextIds(this.#nextTopicId, this.#nextGroupId));
+    } finally {
+      this.#creating.delete(name);
+    }
+    const logs = Array.from({ length: partitions }, (_, p) => new PartitionLog(this.#storage, meta.id, p, { start: 0n, end: 0n }));
+    const topic = new Topic(meta, logs);
+    this.topics.set(name, topic);
+    this.#logger.info({ topic: name, partitions }, "topic created");
+    return topic;
+  }
+
+  /** The topic named `name`. @throws not-found */
+  topic(name: string): Topic {
+    checkName("topic", name);
+    const t = this.topics.get(name);
+    if (t === undefined) throw new BrokerError("not-found", `topic ${name} does not exist`);
+    return t;
+  }
+
+  /** Bounds of each partition of a topic. */
+  partitionInfo(topic: Topic): PartitionInfo[] {
+    return topic.partitions.map((l) => ({ partition: l.partition, start: l.start, end: l.end }));
+  }
+
+  /** Topics in name order after `after`, at most `limit`. */
+  listTopics(after: string, limit: number): Topic[] {
+    const names = [...this.topics.keys()].filter((n) => n > after).sort();
+    return names.slice(0, limit).map((n) => this.topics.get(n)!);
+  }
+
+  /** Deletes a topic with its groups; their streams end with `aborted`. */
+  async deleteTopic(name: string): Promise<void> {
+    this.#checkOpen();
+    const topic = this.topic(name);
+    topic.deleted = true;
+    this.topics.delete(name);
+    const groups = [...topic.groups.values()];
+    for (const g of groups) g.close(new BrokerError("aborted", `topic ${name} was deleted`));
+    await this.#write((batch) => {
+      for (const g of groups) batch.deleteGroup(g.meta.id, topic.partitions.length);
+      batch.deleteTopic(topic.meta.id);
+    });
+    this.#logger.info({ topic: name }, "topic deleted");
+    this.#purgeInBackground();
+  }
+
+  #purgeInBackground(): void {
+    this.#storage.purgeDeleted().catch((err: unknown) => this.#logger.warn({ err }, "purging deleted topics failed"));
+  }
+
+  // ---- publishing ----
+
+  /**
+   * Appends messages to a topic. Resolves once they are durable in storage,
+   * with one result per message, in order. Concurrent calls share one write.
+   */
+  publish(topicName: string, messages: readonly PublishInput[]): Promise<PublishResult[]> {
+    try {
+      this.#checkOpen();
+      const topic = this.topic(topicName);
+      const parts = this.#route(topic, messages);
+      return new Promise((resolve, reject) => this.#submitPublish(topic, messages, parts, resolve, reject));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  #route(topic: Topic, messages: readonly PublishInput[]): Uint32Array {
+    if (messages.length === 0) throw new BrokerError("invalid-argument", "a publish needs at least one message");
+    const n = topic.partitions.length;
+    const parts = new Uint32Array(messages.length);
+    const max = this.limits.maxMessageBytes;
+    for (let i = 0; i < messages.length; i++) {
+      const m = messages[i]!;
+      const size = this.#codec.size(m);
+      if (size > max) {
+        throw new BrokerError(
+          "invalid-argument",
+          `message ${i} is ${size} bytes (key, payload and headers); the limit set by --max-message-bytes is ${max}`,
+        );
+      }
+      if (m.partition !== undefined) {
+        if (m.partition >= n) {
+          throw new BrokerError("invalid-argument", `message ${i} names partition ${m.partition}, but topic ${topic.name} has ${n} (0 to ${n - 1})`);
+        }
+        parts[i] = m.partition;
+      } else if (m.key !== "") parts[i] = partitionForKey(m.key, n);
+      else parts[i] = topic.nextSpreadPartition();
+    }
+    return parts;
+  }
+
+  #submitPublish(
+    topic: Topic,
+    messages: readonly PublishInput[],
+    parts: Uint32Array,
+    resolve: (r: PublishResult[]) => void,
+    reject: (e: unknown) => void,
+  ): void {
+    const records: StoredRecord[] = new Array(messages.length);
+    this.#writes.submit({
+      build: (batch) => {
+        if (topic.deleted) throw new BrokerError("not-found", `topic ${topic.name} does not exist`);
+        const now = this.#clock.now();
+        const id = topic.meta.id;
+        for (let i = 0; i < messages.length; i++) {
+          const log = topic.partitions[parts[i]!]!;
+          const { offset, publishTime } = log.reserve(now);
+          const value = this.#codec.encode(messages[i]!, publishTime);
+          batch.appendRecord(id, log.partition, offset, value);
+          records[i] = { offset, value };
+        }
+      },
+      done: (err) => {
+        if (err !== undefined) {
+          for (const p of new Set(parts)) topic.partitions[p]!.rollback();
+          if (!(err instanceof BrokerError)) this.#logger.error({ err, topic: topic.name }, "publish write failed");
+          return reject(fromStorageError(err));
+        }
+        this.#commit(topic, parts, records);
+        resolve(records.map((r, i) => ({ partition: parts[i]!, offset: r.offset })));
+      },
+    });
+  }
+
+  /** Makes a durable publish visible, partition by partition, in offset order. */
+  #commit(topic: Topic, parts: Uint32Array, records: StoredRecord[]): void {
+    if (topic.partitions.length === 1) {
+      topic.partitions[0]!.commit(records);
+      topic.appended(0);
+      return;
+    }
+    const byPartition = new Map<number, StoredRecord[]>();
+    for (let i = 0; i < records.length; i++) {
+      const list = byPartition.get(parts[i]!);
+      if (list) list.push(records[i]!);
+      else byPartition.set(parts[i]!, [records[i]!]);
+    }
+    for (const [p, list] of byPartition) {
+      topic.partitions[p]!.commit(list);
+      topic.appended(p);
+    }
+  }
+
+  // ---- groups ----
+
+  /** The group `name` of `topic`. @throws not-found */
+  group(topicName: string, name: string): Group {
+    const topic = this.topic(topicName);
+    checkName("group", name);
+    const g = topic.groups.get(name);
+    if (g === undefined) throw new BrokerError("not-found", `group ${name} does not exist on topic ${topicName}`);
+    return g;
+  }
+
+  /** Creates a consumer group, positioned at `start` in every partition. */
+  async createGroup(
+    topicName: string,
+    name: string,
+    start: StartPosition = { kind: "earliest" },
+    settings: Partial<GroupSettings> = {},
+  ): Promise<Group> {
+    this.#checkOpen();
+    const topic = this.topic(topicName);
+    checkName("group", name);
+    const key = `${topicName}\u0000${name}`;
+    if (topic.groups.has(name) || this.#creating.has(key)) {
+      throw new BrokerError("already-exists", `group ${name} already exists on topic ${topicName}`);
+    }
+    const ackDeadlineMs = checkAckDeadline(settings.ackDeadlineMs);
+    this.#creating.add(key);
+    try {
+      const starts = await Promise.all(topic.partitions.map((log) => this.#startOffset(log, start)));
+      const meta: GroupMeta = {
+        id: this.#nextGroupId++,
+        topicId: topic.meta.id,
+        name,
+        ackDeadlineMs,
+        createdAt: this.#clock.now(),
+      };
+      const states = starts.map((committed) => ({ committed, acked: [] }));
+      await this.#write((batch) => {
+        if (topic.deleted) throw new BrokerError("not-found", `topic ${topicName} does not exist`);
+        batch.putGroup(meta).setNextIds(this.#nextTopicId, this.#nextGroupId);
+        states.forEach((s, p) => batch.putGroupPartition(meta.id, p, s));
+      });
+      const group = this.#makeGroup(meta, topic, states);
+      topic.groups.set(name, group);
+      this.#logger.info({ topic: topicName, group: name, start: start.kind }, "group created");
+      return group;
+    } finally {
+      this.#creating.delete(key);
+    }
+  }
+
+  async #startOffset(log: PartitionLog, start: StartPosition): Promise<bigint> {
+    switch (start.kind) {
+      case "earliest":
+        return log.start;
+      case "latest":
+        return log.end;
+      case "offset":
+        return start.offset < log.start ? log.start : start.offset > log.end ? log.end : start.offset;
+      case "timestamp":
+        return findOffsetAtTime(log, start.timeMs, (v) => this.#codec.publishTime(v));
+    }
+  }
+
+  /** Deletes a group. With consumers connected it needs `force`. */
+  async deleteGroup(topicName: string, name: string, force: boolean): Promise<void> {
+    this.#checkOpen();
+    const group = this.group(topicName, name);
+    if (group.consumers.size > 0 && !force) {
+      throw new BrokerError(
+        "failed-precondition",
+        `group ${name} has ${group.consumers.size} connected consumers; disconnect them or set force`,
+      );
+    }
+    group.topic.groups.delete(name);
+    group.close(new BrokerError("aborted", `group ${name} was deleted`));
+    await this.#write((batch) => batch.deleteGroup(group.meta.id, group.partitions.length));
+    this.#logger.info({ topic: topicName, group: name }, "group deleted");
+  }
+
+  // ---- subscribing ----
+
+  /** Opens a subscription, creating the group on first use. */
+  async subscribe(options: SubscribeOptions): Promise<Subscription> {
+    this.#checkOpen();
+    const maxInFlight = options.maxInFlight === 0 ? DEFAULT_MAX_IN_FLIGHT : options.maxInFlight;
+    if (!Number.isInteger(maxInFlight) || maxInFlight < 1 || maxInFlight > this.limits.maxInFlight) {
+      throw new BrokerError("invalid-argument", `max_in_flight must be between 1 and ${this.limits.maxInFlight}; got ${maxInFlight}`);
+    }
+    const topic = this.topic(options.topic);
+    checkName("group", options.group);
+    let group = topic.groups.get(options.group);
+    if (group === undefined) {
+      try {
+        group = await this.createGroup(options.topic, options.group, options.start, options.settings);
+      } catch (err) {
+        // Another stream created it meanwhile.
+        if (!(err instanceof BrokerError && err.code === "already-exists")) throw err;
+        group = this.group(options.topic, options.group);
+      }
+    }
+    this.#checkOpen();
+    if (group.deleted) throw new BrokerError("aborted", `group ${options.group} was deleted`);
+    const sub = new Subscription(group, {
+      id: randomUUID(),
+      name: options.consumerName ?? "",
+      peer: options.peer ?? "",
+      maxInFlight,
+      maxBatchBytes: Math.max(1 << 20, this.limits.maxMessageBytes),
+      connectedAt: this.#clock.now(),
+    });
+    group.attach(sub);
+    return sub;
+  }
+
+  // ---- lifecycle ----
+
+  /**
+   * Stops: ends every subscription (their leases are released), waits for
+   * queued publishes and acks to be written. Storage is left open for the
+   * caller to close.
+   */
+  async close(): Promise<void> {
+    if (this.#closing) return;
+    this.#closing = true;
+    for (const topic of this.topics.values()) {
+      for (const g of topic.groups.values()) {
+        for (const sub of [...g.consumers.values()]) {
+          sub.close(new BrokerError("unavailable", "the broker is shutting down; reconnect"));
+        }
+      }
+    }
+    await this.#acks.flush();
+    await this.#writes.drain();
+  }
+
+  #checkOpen(): void {
+    if (this.#closing) throw new BrokerError("unavailable", "the broker is shutting down");
+  }
+
+  /** Writes one metadata change through the group-commit queue. */
+  #write(build: (batch: import("../storage/storage.js").WriteBatch) => void): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.#writes.submit({
+        build,
+        done: (err) => (err === undefined ? resolve() : reject(fromStorageError(err))),
+      });
+    });
+  }
+}
+
+function checkAckDeadline(ms: number | undefined): number {
+  if (ms === undefined || ms === 0) return DEFAULT_ACK_DEADLINE_MS;
+  if (!Number.isFinite(ms) || ms < 1000 || ms > 600_000) {
+    throw new BrokerError("invalid-argument", `ack_deadline must be between 1s and 600s; got ${ms / 1000}s`);
+  }
+  return ms;
+}

@@ -1,0 +1,14 @@
+import type { GroupPartition } from "./group-partition.js";
+import type { Subscription } from "./subscription.js";
+
+/** A message leased to one subscription until `deadline`. */
+export interface Lease {
+  readonly gp: GroupPartition;
+  readonly offset: bigint;
+  readonly attempt: number;
+  readonly holder: Subscription;
+  /** Milliseconds since the epoch. */
+  deadline: number;
+  /** The timeline bucket the lease sits in. */
+  bucket: number;
+}

@@ -1,0 +1,152 @@
+import { BrokerError } from "./broker-error.js";
+import type { Group, Position, Taken } from "./group.js";
+import type { Lease } from "./lease.js";
+
+/** One delivered message, as handed to the transport. */
+export interface Delivery {
+  readonly partition: number;
+  readonly offset: bigint;
+  /** 1 on first delivery, then one more per redelivery. */
+  readonly attempt: number;
+  /** The stored record, as the codec encoded it. */
+  readonly value: Uint8Array;
+}
+
+/** A batch of deliveries leased together. */
+export interface DeliveryBatch {
+  readonly deliveries: Delivery[];
+  /** When the leases end (ms since the epoch). */
+  readonly deadline: number;
+}
+
+/** Settings of one subscription. */
+export interface SubscriptionOptions {
+  readonly id: string;
+  readonly name: string;
+  readonly peer: string;
+  readonly maxInFlight: number;
+  /** Upper bound on the values in one batch (at least one message is sent). */
+  readonly maxBatchBytes: number;
+  readonly connectedAt: number;
+}
+
+const MAX_BATCH_MESSAGES = 1000;
+
+/**
+ * One consumer of a group: an async iterable of delivery batches. It asks the
+ * group for work only when its reader asks for the next batch and it has
+ * credit (`maxInFlight` minus its leases), so a reader that stops reading
+ * (gRPC backpressure) holds no queue. Ends when closed; throws the
+ * {@link BrokerError} it was closed with, if any.
+ */
+export class Subscription implements AsyncIterable<DeliveryBatch> {
+  /** Messages leased to this subscription. */
+  readonly leases = new Set<Lease>();
+  readonly #abort = new AbortController();
+  #error: BrokerError | undefined;
+
+  constructor(
+    readonly group: Group,
+    readonly options: SubscriptionOptions,
+  ) {}
+
+  get id(): string {
+    return this.options.id;
+  }
+
+  get closed(): boolean {
+    return this.#abort.signal.aborted;
+  }
+
+  /** Acknowledges positions (see {@link Group.ack}). */
+  ack(positions: readonly Position[]): void {
+    if (!this.closed) this.group.ack(positions);
+  }
+
+  /** Gives back this subscription's messages for redelivery after `delayMs`. */
+  nack(positions: readonly Position[], delayMs: number): void {
+    if (!this.closed) this.group.nack(this, positions, delayMs);
+  }
+
+  /** Extends this subscription's leases to `ms` from now. */
+  extend(positions: readonly Position[], ms: number): void {
+    if (!this.closed) this.group.extend(this, positions, ms);
+  }
+
+  /**
+   * Ends the subscription: its leases go back to the group at once, and the
+   * iterator ends (or throws `error`). Idempotent.
+   */
+  close(error?: BrokerError): void {
+    if (this.closed) return;
+    this.#error = error;
+    this.#abort.abort();
+    this.group.detach(this);
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<DeliveryBatch> {
+    try {
+      for (;;) {
+        const batch = await this.next();
+        if (batch === null) return;
+        yield batch;
+      }
+    } finally {
+      this.close();
+    }
+  }
+
+  /** The next batch, or null once closed. Throws the close error, if any. */
+  async next(): Promise<DeliveryBatch | null> {
+    const signal = this.#abort.signal;
+    for (;;) {
+      if (signal.aborted) {
+        if (this.#error) throw this.#error;
+        return null;
+      }
+      const credit = this.options.maxInFlight - this.leases.size;
+      if (credit > 0) {
+        const taken = this.group.take(this, Math.min(credit, MAX_BATCH_MESSAGES), this.options.maxBatchBytes);
+        if (taken.length > 0) {
+          const batch = await this.#resolve(taken);
+          if (batch !== null) return batch;
+          continue;
+        }
+      }
+      await this.group.changed(signal);
+    }
+  }
+
+  /** Reads the values of redeliveries; drops messages whose record is gone. */
+  async #resolve(taken: Taken[]): Promise<DeliveryBatch | null> {
+    const missing = taken.filter((t) => t.value === undefined);
+    if (missing.length > 0) {
+      const byPartition = new Map<number, Taken[]>();
+      for (const t of missing) {
+        const list = byPartition.get(t.lease.gp.partition) ?? [];
+        list.push(t);
+        byPartition.set(t.lease.gp.partition, list);
+      }
+      await Promise.all(
+        [...byPartition.values()].map(async (list) => {
+          const values = await list[0]!.lease.gp.log.get(list.map((t) => t.lease.offset));
+          list.forEach((t, i) => (t.value = values[i]));
+        }),
+      );
+    }
+    if (this.closed) return null;
+    const deliveries: Delivery[] = [];
+    const gone: Position[] = [];
+    for (const t of taken) {
+      const l = t.lease;
+      // The lease may have been acked, expired or released while reading.
+      if (l.gp.inFlight.get(l.offset) !== l) continue;
+      if (t.value === undefined) gone.push({ partition: l.gp.partition, offset: l.offset });
+      else deliveries.push({ partition: l.gp.partition, offset: l.offset, attempt: l.attempt, value: t.value });
+    }
+    // A record removed from the log (topic or retention) can never be delivered.
+    if (gone.length > 0) this.group.ack(gone);
+    if (deliveries.length === 0) return null;
+    return { deliveries, deadline: taken[0]!.lease.deadline };
+  }
+}

@@ -1,0 +1,83 @@
+import type { RecordInput } from "./record-codec.js";
+
+/** One message to publish. */
+export interface PublishInput extends RecordInput {
+  /** Explicit partition; overrides the key hash. */
+  readonly partition?: number | undefined;
+}
+
+/** Where one published message was stored. */
+export interface PublishResult {
+  readonly partition: number;
+  readonly offset: bigint;
+}
+
+/** Where a new group starts. */
+export type StartPosition =
+  | { readonly kind: "earliest" }
+  | { readonly kind: "latest" }
+  | { readonly kind: "offset"; readonly offset: bigint }
+  | { readonly kind: "timestamp"; readonly timeMs: number };
+
+/** Settings of a consumer group. */
+export interface GroupSettings {
+  readonly ackDeadlineMs: number;
+}
+
+/** Settings for a new topic. */
+export interface TopicSettings {
+  readonly partitions: number;
+  readonly retentionMaxAgeMs: number;
+  readonly retentionMaxBytes: bigint;
+}
+
+/** A partition's bounds, as admin calls report them. */
+export interface PartitionInfo {
+  readonly partition: number;
+  readonly start: bigint;
+  readonly end: bigint;
+}
+
+/** A group's state in one partition, as GetGroup reports it. */
+export interface GroupPartitionInfo {
+  readonly partition: number;
+  readonly committed: bigint;
+  readonly end: bigint;
+  readonly lag: bigint;
+  readonly inFlight: number;
+  readonly ackedAbove: bigint;
+  readonly pendingRedelivery: number;
+}
+
+/** A connected consumer, as GetGroup reports it. */
+export interface ConsumerInfo {
+  readonly id: string;
+  readonly name: string;
+  readonly peer: string;
+  readonly inFlight: number;
+  readonly maxInFlight: number;
+  readonly connectedAt: number;
+}
+
+/** The broker's limits; each has a flag. */
+export interface BrokerLimits {
+  /** Key + payload + headers of one message. */
+  readonly maxMessageBytes: number;
+  readonly maxPartitions: number;
+  readonly maxTopics: number;
+  /** The largest `max_in_flight` a subscription may ask for. */
+  readonly maxInFlight: number;
+}
+
+export const DEFAULT_LIMITS: BrokerLimits = {
+  maxMessageBytes: 1 << 20,
+  maxPartitions: 1024,
+  maxTopics: 100_000,
+  maxInFlight: 100_000,
+};
+
+export const DEFAULT_ACK_DEADLINE_MS = 30_000;
+export const MIN_ACK_DEADLINE_MS = 1_000;
+export const MAX_ACK_DEADLINE_MS = 600_000;
+export const DEFAULT_MAX_IN_FLIGHT = 1000;
+export const DEFAULT_RETENTION_MS = 7 * 24 * 3600 * 1000;

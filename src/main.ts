@@ -1,0 +1,78 @@
+import { pino } from "pino";
+import { Broker } from "./broker/broker.js";
+import { ConfigError, loadConfig, usage } from "./config.js";
+import { startGrpcServer } from "./server/server.js";
+import { protobufRecordCodec } from "./server/record-codec.js";
+import { LevelStorage } from "./storage/level-storage.js";
+import { StorageError } from "./storage/storage.js";
+
+/** Runs the broker until SIGTERM or SIGINT. */
+async function main(): Promise<number> {
+  let config;
+  try {
+    config = loadConfig(process.argv.slice(2), process.env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`sluice: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+  if (config === "help") {
+    process.stdout.write(usage());
+    return 0;
+  }
+  const logger = pino({ level: config.logLevel, base: { name: "sluice" } });
+  const storage = new LevelStorage({ location: config.dataDir, logger });
+  try {
+    await storage.open();
+  } catch (err) {
+    if (err instanceof StorageError) {
+      logger.fatal({ dataDir: config.dataDir, code: err.code }, err.message);
+      return 1;
+    }
+    throw err;
+  }
+  const broker = await Broker.open({
+    storage,
+    codec: protobufRecordCodec,
+    logger,
+    fsync: config.fsync === "always",
+    limits: {
+      maxMessageBytes: config.maxMessageBytes,
+      maxTopics: config.maxTopics,
+      maxPartitions: config.maxPartitions,
+      maxInFlight: config.maxInFlight,
+    },
+  });
+  const server = await startGrpcServer(broker, logger, {
+    host: config.host,
+    port: config.port,
+    maxRequestBytes: config.maxRequestBytes,
+    keepaliveMs: config.keepaliveMs,
+  });
+  logger.warn({ host: config.host }, "serving plaintext gRPC without authentication: for local development only");
+  logger.info(
+    { host: config.host, port: server.port, dataDir: config.dataDir, fsync: config.fsync, topics: broker.topics.size },
+    "sluice listening",
+  );
+
+  await new Promise<NodeJS.Signals>((resolve) => {
+    process.once("SIGTERM", resolve);
+    process.once("SIGINT", resolve);
+  }).then((signal) => logger.info({ signal }, "shutting down"));
+  await server.shutdown(config.shutdownGraceMs);
+  await storage.close();
+  logger.info({}, "stopped");
+  return 0;
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`sluice: fatal: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exitCode = 1;
+  },
+);

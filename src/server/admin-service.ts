@@ -1,0 +1,78 @@
+import { create } from "@bufbuild/protobuf";
+import type { UntypedServiceImplementation } from "@grpc/grpc-js";
+import type { Broker } from "../broker/broker.js";
+import { BrokerError } from "../broker/broker-error.js";
+import type { Logger } from "../broker/logger.js";
+import { DEFAULT_RETENTION_MS } from "../broker/types.js";
+import * as pb from "../../gen/sluice/v1/admin_pb.js";
+import { durationMs, groupProto, groupSettings, startPosition, topicProto } from "./convert.js";
+import { unary } from "./unary.js";
+
+const DEFAULT_PAGE_SIZE = 100;
+const MAX_PAGE_SIZE = 1000;
+
+/** The AdminService handlers: thin conversions around the broker core. */
+export function adminService(broker: Broker, logger: Logger): UntypedServiceImplementation {
+  return {
+    createTopic: unary(logger, "CreateTopic", async (req: pb.CreateTopicRequest) => {
+      const topic = await broker.createTopic(req.name, {
+        partitions: req.partitions === 0 ? 1 : req.partitions,
+        retentionMaxAgeMs: durationMs(req.retention?.maxAge, "retention.max_age") || DEFAULT_RETENTION_MS,
+        retentionMaxBytes: req.retention?.maxBytes ?? 0n,
+      });
+      return create(pb.CreateTopicResponseSchema, { topic: topicProto(topic, broker.partitionInfo(topic)) });
+    }),
+
+    getTopic: unary(logger, "GetTopic", async (req: pb.GetTopicRequest) => {
+      const topic = broker.topic(req.name);
+      return create(pb.GetTopicResponseSchema, { topic: topicProto(topic, broker.partitionInfo(topic)) });
+    }),
+
+    listTopics: unary(logger, "ListTopics", async (req: pb.ListTopicsRequest) => {
+      const size = Math.min(req.pageSize === 0 ? DEFAULT_PAGE_SIZE : req.pageSize, MAX_PAGE_SIZE);
+      const after = decodePageToken(req.pageToken);
+      const topics = broker.listTopics(after, size + 1);
+      const page = topics.slice(0, size);
+      return create(pb.ListTopicsResponseSchema, {
+        topics: page.map((t) => topicProto(t)),
+        nextPageToken: topics.length > size ? encodePageToken(page[page.length - 1]!.name) : "",
+      });
+    }),
+
+    deleteTopic: unary(logger, "DeleteTopic", async (req: pb.DeleteTopicRequest) => {
+      await broker.deleteTopic(req.name);
+      return create(pb.DeleteTopicResponseSchema);
+    }),
+
+    createGroup: unary(logger, "CreateGroup", async (req: pb.CreateGroupRequest) => {
+      const group = await broker.createGroup(req.topic, req.group, startPosition(req.start), groupSettings(req.settings));
+      return create(pb.CreateGroupResponseSchema, { group: groupProto(group, true) });
+    }),
+
+    getGroup: unary(logger, "GetGroup", async (req: pb.GetGroupRequest) => {
+      return create(pb.GetGroupResponseSchema, { group: groupProto(broker.group(req.topic, req.group), true) });
+    }),
+
+    listGroups: unary(logger, "ListGroups", async (req: pb.ListGroupsRequest) => {
+      const topic = broker.topic(req.topic);
+      const groups = [...topic.groups.values()].sort((a, b) => (a.name < b.name ? -1 : 1));
+      return create(pb.ListGroupsResponseSchema, { groups: groups.map((g) => groupProto(g, false)) });
+    }),
+
+    deleteGroup: unary(logger, "DeleteGroup", async (req: pb.DeleteGroupRequest) => {
+      await broker.deleteGroup(req.topic, req.group, req.force);
+      return create(pb.DeleteGroupResponseSchema);
+    }),
+  };
+}
+
+function encodePageToken(lastName: string): string {
+  return Buffer.from(`t:${lastName}`).toString("base64url");
+}
+
+function decodePageToken(token: string): string {
+  if (token === "") return "";
+  const text = Buffer.from(token, "base64url").toString();
+  if (!text.startsWith("t:")) throw new BrokerError("invalid-argument", "page_token is not one ListTopics returned");
+  return text.slice(2);
+}

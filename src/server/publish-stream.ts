@@ -1,0 +1,89 @@
+import { create } from "@bufbuild/protobuf";
+import { type ServerDuplexStream, status } from "@grpc/grpc-js";
+import type { Broker } from "../broker/broker.js";
+import type { Logger } from "../broker/logger.js";
+import type { PublishResult } from "../broker/types.js";
+import {
+  type PublishStreamRequest,
+  type PublishStreamResponse,
+  PublishStreamResponseSchema,
+  RequestErrorSchema,
+} from "../../gen/sluice/v1/broker_pb.js";
+import { MalformedRequest } from "./grpc-service.js";
+import { grpcCode, toStatus } from "./status.js";
+
+/** Requests in flight on one stream before the broker stops reading it. */
+const MAX_PENDING_REQUESTS = 1024;
+
+type Call = ServerDuplexStream<PublishStreamRequest, PublishStreamResponse>;
+
+/**
+ * PublishStream: every request is published as it arrives; responses go out
+ * in request order, each as soon as it and all before it are done. Reading
+ * pauses while too many requests are pending or the client does not read.
+ */
+export function handlePublishStream(broker: Broker, logger: Logger, call: Call): void {
+  const slots: Array<{ response?: PublishStreamResponse }> = [];
+  let ended = false;
+  let finished = false;
+  let blocked = false;
+
+  const finish = (err?: unknown) => {
+    if (finished) return;
+    finished = true;
+    if (err === undefined) call.end();
+    else call.emit("error", toStatus(err, logger, "PublishStream"));
+  };
+
+  const pump = () => {
+    while (!finished && slots.length > 0 && slots[0]!.response !== undefined) {
+      const { response } = slots.shift()!;
+      if (!call.write(response!)) blocked = true;
+    }
+    if (ended && slots.length === 0) finish();
+    else if (!blocked && slots.length < MAX_PENDING_REQUESTS) call.resume();
+  };
+
+  call.on("drain", () => {
+    blocked = false;
+    pump();
+  });
+
+  call.on("data", (req: PublishStreamRequest | MalformedRequest) => {
+    if (finished) return;
+    if (req instanceof MalformedRequest) {
+      finished = true;
+      call.emit("error", { code: status.INVALID_ARGUMENT, details: `malformed PublishStream request: ${req.reason}` });
+      return;
+    }
+    const slot: { response?: PublishStreamResponse } = {};
+    slots.push(slot);
+    if (slots.length >= MAX_PENDING_REQUESTS) call.pause();
+    broker.publish(req.topic, req.messages).then(
+      (results: PublishResult[]) => {
+        slot.response = create(PublishStreamResponseSchema, { requestId: req.requestId, results });
+        pump();
+      },
+      (err: unknown) => {
+        const s = toStatus(err, logger, "PublishStream");
+        if (grpcCode(err) === status.UNAVAILABLE) return finish(err);
+        slot.response = create(PublishStreamResponseSchema, {
+          requestId: req.requestId,
+          error: create(RequestErrorSchema, { code: s.code ?? status.INTERNAL, message: s.details ?? "" }),
+        });
+        pump();
+      },
+    );
+  });
+
+  call.on("end", () => {
+    ended = true;
+    pump();
+  });
+  call.on("error", () => {
+    finished = true;
+  });
+  call.on("cancelled", () => {
+    finished = true;
+  });
+}

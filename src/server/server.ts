@@ -1,0 +1,72 @@
+import { Server, ServerCredentials } from "@grpc/grpc-js";
+import { HealthImplementation } from "grpc-health-check";
+import type { Broker } from "../broker/broker.js";
+import type { Logger } from "../broker/logger.js";
+import { AdminService } from "../../gen/sluice/v1/admin_pb.js";
+import { BrokerService } from "../../gen/sluice/v1/broker_pb.js";
+import { adminService } from "./admin-service.js";
+import { brokerService } from "./broker-service.js";
+import { grpcServiceDefinition } from "./grpc-service.js";
+import { addReflection } from "./reflection.js";
+
+/** How the gRPC server listens and protects itself. */
+export interface GrpcServerOptions {
+  readonly host: string;
+  readonly port: number;
+  /** The largest request the server reads; bigger ones get RESOURCE_EXHAUSTED. */
+  readonly maxRequestBytes: number;
+  /** Interval of HTTP/2 pings on idle connections, so proxies keep streams open. */
+  readonly keepaliveMs: number;
+}
+
+/** A running gRPC edge. */
+export interface GrpcServer {
+  /** The port actually bound (useful with port 0). */
+  readonly port: number;
+  /** Stops accepting calls, ends streams, waits up to `graceMs` for calls to finish. */
+  shutdown(graceMs: number): Promise<void>;
+}
+
+const SERVICES = ["", "sluice.v1.BrokerService", "sluice.v1.AdminService"];
+
+/** Serves the broker over gRPC, with health and reflection. */
+export async function startGrpcServer(broker: Broker, logger: Logger, options: GrpcServerOptions): Promise<GrpcServer> {
+  const server = new Server({
+    "grpc.max_receive_message_length": options.maxRequestBytes,
+    "grpc.max_send_message_length": -1,
+    "grpc.keepalive_time_ms": options.keepaliveMs,
+    "grpc.keepalive_timeout_ms": 20_000,
+    // Clients may ping idle connections this often without being cut off.
+    "grpc.http2.min_ping_interval_without_data_ms": 5_000,
+    "grpc.keepalive_permit_without_calls": 1,
+  });
+  server.addService(grpcServiceDefinition(BrokerService), brokerService(broker, logger.child({ svc: "broker" })));
+  server.addService(grpcServiceDefinition(AdminService), adminService(broker, logger.child({ svc: "admin" })));
+  const health = new HealthImplementation(Object.fromEntries(SERVICES.map((s) => [s, "SERVING" as const])));
+  health.addToServer(server);
+  addReflection(server);
+
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync(`${options.host}:${options.port}`, ServerCredentials.createInsecure(), (err, p) =>
+      err ? reject(err) : resolve(p),
+    ),
+  );
+
+  return {
+    port,
+    async shutdown(graceMs) {
+      for (const s of SERVICES) health.setStatus(s, "NOT_SERVING");
+      await broker.close();
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          server.forceShutdown();
+          resolve();
+        }, graceMs);
+        server.tryShutdown(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    },
+  };
+}
