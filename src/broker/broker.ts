@@ -69,6 +69,8 @@ export class Broker {
   readonly #acks: AckPersister;
   /** Names being created, so concurrent creates of one name conflict. */
   readonly #creating = new Set<string>();
+  /** Groups being created, so concurrent subscribers can wait for them. */
+  readonly #groupCreations = new Map<string, Promise<Group>>();
   #nextTopicId = 1;
   #nextGroupId = 1;
   #closing = false;
@@ -323,34 +325,40 @@ export class Broker {
     const topic = this.topic(topicName);
     checkName("group", name);
     const key = `${topicName}\u0000${name}`;
-    if (topic.groups.has(name) || this.#creating.has(key)) {
+    if (topic.groups.has(name) || this.#groupCreations.has(key)) {
       throw new BrokerError("already-exists", `group ${name} already exists on topic ${topicName}`);
     }
     const ackDeadlineMs = checkAckDeadline(settings.ackDeadlineMs);
-    this.#creating.add(key);
+    const creation = this.#createGroup(topic, name, start, ackDeadlineMs);
+    this.#groupCreations.set(key, creation);
     try {
-      const starts = await Promise.all(topic.partitions.map((log) => this.#startOffset(log, start)));
-      const meta: GroupMeta = {
-        id: this.#nextGroupId++,
-        topicId: topic.meta.id,
-        name,
-        ackDeadlineMs,
-        createdAt: this.#clock.now(),
-      };
-      const states = starts.map((committed) => ({ committed, acked: [] }));
-      await this.#write((batch) => {
-        if (topic.deleted) throw new BrokerError("not-found", `topic ${topicName} does not exist`);
-        batch.putGroup(meta).setNextIds(this.#nextTopicId, this.#nextGroupId);
-        states.forEach((s, p) => batch.putGroupPartition(meta.id, p, s));
-      });
-      const group = this.#makeGroup(meta, topic, states);
-      topic.groups.set(name, group);
-      this.#logger.info({ topic: topicName, group: name, start: start.kind }, "group created");
-      return group;
+      return await creation;
     } finally {
-      this.#creating.delete(key);
+      this.#groupCreations.delete(key);
     }
   }
+
+  async #createGroup(topic: Topic, name: string, start: StartPosition, ackDeadlineMs: number): Promise<Group> {
+    const starts = await Promise.all(topic.partitions.map((log) => this.#startOffset(log, start)));
+    const meta: GroupMeta = {
+      id: this.#nextGroupId++,
+      topicId: topic.meta.id,
+      name,
+      ackDeadlineMs,
+      createdAt: this.#clock.now(),
+    };
+    const states = starts.map((committed) => ({ committed, acked: [] }));
+    await this.#write((batch) => {
+      if (topic.deleted) throw new BrokerError("not-found", `topic ${topic.name} does not exist`);
+      batch.putGroup(meta).setNextIds(this.#nextTopicId, this.#nextGroupId);
+      states.forEach((s, p) => batch.putGroupPartition(meta.id, p, s));
+    });
+    const group = this.#makeGroup(meta, topic, states);
+    topic.groups.set(name, group);
+    this.#logger.info({ topic: topic.name, group: name, start: start.kind }, "group created");
+    return group;
+  }
+
 
   async #startOffset(log: PartitionLog, start: StartPosition): Promise<bigint> {
     switch (start.kind) {
@@ -392,16 +400,10 @@ export class Broker {
     }
     const topic = this.topic(options.topic);
     checkName("group", options.group);
-    let group = topic.groups.get(options.group);
-    if (group === undefined) {
-      try {
-        group = await this.createGroup(options.topic, options.group, options.start, options.settings);
-      } catch (err) {
-        // Another stream created it meanwhile.
-        if (!(err instanceof BrokerError && err.code === "already-exists")) throw err;
-        group = this.group(options.topic, options.group);
-      }
-    }
+    const group =
+      topic.groups.get(options.group) ??
+      (await (this.#groupCreations.get(`${options.topic}\u0000${options.group}`) ??
+        this.createGroup(options.topic, options.group, options.start, options.settings)));
     this.#checkOpen();
     if (group.deleted) throw new BrokerError("aborted", `group ${options.group} was deleted`);
     const sub = new Subscription(group, {

@@ -114,7 +114,7 @@ export class Group {
         );
       }
     }
-    if (out.length > 0) this.#schedule();
+    this.#schedule();
     return out;
   }
 
@@ -156,8 +156,9 @@ export class Group {
       this.#unlease(lease);
       lease.gp.giveBack(lease.offset, lease.attempt, due);
     }
-    if (delayMs === 0) this.#changed.notify();
-    else this.#schedule();
+    // Credit was freed either way; a delayed message also needs the timer.
+    this.#changed.notify();
+    if (delayMs > 0) this.#schedule();
   }
 
   /** Moves the deadline of messages leased to `sub` to `now + ms`. */
@@ -203,7 +204,11 @@ export class Group {
   /** Arms one timer for the earliest lease deadline or redelivery due time. */
   #schedule(): void {
     let at = this.#timeline.next() ?? Infinity;
-    for (const gp of this.partitions) at = Math.min(at, gp.nextDue() ?? Infinity);
+    let due = Infinity;
+    for (const gp of this.partitions) due = Math.min(due, gp.nextDue() ?? Infinity);
+    // Already-due redeliveries need a taker, not a timer; take() reschedules.
+    if (due <= this.deps.clock.now()) this.#changed.notify();
+    else at = Math.min(at, due);
     if (at === Infinity || at >= this.#timerAt) return;
     this.#cancelTimer?.();
     this.#timerAt = at;
