@@ -4,9 +4,9 @@
 
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
-import type { Timestamp } from "@bufbuild/protobuf/wkt";
-import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
-import type { GroupSettings, RetentionPolicy, StartPosition } from "./message_pb.js";
+import type { Duration, Timestamp } from "@bufbuild/protobuf/wkt";
+import { file_google_protobuf_duration, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
+import type { GroupSettings, Position, RetentionPolicy, StartPosition } from "./message_pb.js";
 import { file_sluice_v1_message } from "./message_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file sluice/v1/admin.proto.
  */
 export const file_sluice_v1_admin: GenFile = /*@__PURE__*/
-  fileDesc("ChVzbHVpY2UvdjEvYWRtaW4ucHJvdG8SCXNsdWljZS52MSK8AQoFVG9waWMSDAoEbmFtZRgBIAEoCRIXCg9wYXJ0aXRpb25fY291bnQYAiABKA0SLQoJcmV0ZW50aW9uGAMgASgLMhouc2x1aWNlLnYxLlJldGVudGlvblBvbGljeRIvCgtjcmVhdGVfdGltZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLAoKcGFydGl0aW9ucxgFIAMoCzIYLnNsdWljZS52MS5QYXJ0aXRpb25JbmZvIkwKDVBhcnRpdGlvbkluZm8SEQoJcGFydGl0aW9uGAEgASgNEhQKDHN0YXJ0X29mZnNldBgCIAEoBBISCgplbmRfb2Zmc2V0GAMgASgEImUKEkNyZWF0ZVRvcGljUmVxdWVzdBIMCgRuYW1lGAEgASgJEhIKCnBhcnRpdGlvbnMYAiABKA0SLQoJcmV0ZW50aW9uGAMgASgLMhouc2x1aWNlLnYxLlJldGVudGlvblBvbGljeSI2ChNDcmVhdGVUb3BpY1Jlc3BvbnNlEh8KBXRvcGljGAEgASgLMhAuc2x1aWNlLnYxLlRvcGljIh8KD0dldFRvcGljUmVxdWVzdBIMCgRuYW1lGAEgASgJIjMKEEdldFRvcGljUmVzcG9uc2USHwoFdG9waWMYASABKAsyEC5zbHVpY2UudjEuVG9waWMiOgoRTGlzdFRvcGljc1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgNEhIKCnBhZ2VfdG9rZW4YAiABKAkiTwoSTGlzdFRvcGljc1Jlc3BvbnNlEiAKBnRvcGljcxgBIAMoCzIQLnNsdWljZS52MS5Ub3BpYxIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiIgoSRGVsZXRlVG9waWNSZXF1ZXN0EgwKBG5hbWUYASABKAkiFQoTRGVsZXRlVG9waWNSZXNwb25zZSLuAQoFR3JvdXASDQoFdG9waWMYASABKAkSDAoEbmFtZRgCIAEoCRIqCghzZXR0aW5ncxgDIAEoCzIYLnNsdWljZS52MS5Hcm91cFNldHRpbmdzEi8KC2NyZWF0ZV90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBItCgpwYXJ0aXRpb25zGAUgAygLMhkuc2x1aWNlLnYxLkdyb3VwUGFydGl0aW9uEiYKCWNvbnN1bWVycxgGIAMoCzITLnNsdWljZS52MS5Db25zdW1lchIUCgxpZ25vcmVkX2Fja3MYByABKAQirAEKDkdyb3VwUGFydGl0aW9uEhEKCXBhcnRpdGlvbhgBIAEoDRIYChBjb21taXR0ZWRfb2Zmc2V0GAIgASgEEhIKCmVuZF9vZmZzZXQYAyABKAQSCwoDbGFnGAQgASgEEhEKCWluX2ZsaWdodBgFIAEoDRIdChVhY2tlZF9hYm92ZV9jb21taXR0ZWQYBiABKAQSGgoScGVuZGluZ19yZWRlbGl2ZXJ5GAcgASgNIo4BCghDb25zdW1lchIKCgJpZBgBIAEoCRIMCgRuYW1lGAIgASgJEhEKCWluX2ZsaWdodBgDIAEoDRIVCg1tYXhfaW5fZmxpZ2h0GAQgASgNEjAKDGNvbm5lY3RfdGltZRgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDAoEcGVlchgGIAEoCSKHAQoSQ3JlYXRlR3JvdXBSZXF1ZXN0Eg0KBXRvcGljGAEgASgJEg0KBWdyb3VwGAIgASgJEicKBXN0YXJ0GAMgASgLMhguc2x1aWNlLnYxLlN0YXJ0UG9zaXRpb24SKgoIc2V0dGluZ3MYBCABKAsyGC5zbHVpY2UudjEuR3JvdXBTZXR0aW5ncyI2ChNDcmVhdGVHcm91cFJlc3BvbnNlEh8KBWdyb3VwGAEgASgLMhAuc2x1aWNlLnYxLkdyb3VwIi8KD0dldEdyb3VwUmVxdWVzdBINCgV0b3BpYxgBIAEoCRINCgVncm91cBgCIAEoCSIzChBHZXRHcm91cFJlc3BvbnNlEh8KBWdyb3VwGAEgASgLMhAuc2x1aWNlLnYxLkdyb3VwIiIKEUxpc3RHcm91cHNSZXF1ZXN0Eg0KBXRvcGljGAEgASgJIjYKEkxpc3RHcm91cHNSZXNwb25zZRIgCgZncm91cHMYASADKAsyEC5zbHVpY2UudjEuR3JvdXAiQQoSRGVsZXRlR3JvdXBSZXF1ZXN0Eg0KBXRvcGljGAEgASgJEg0KBWdyb3VwGAIgASgJEg0KBWZvcmNlGAMgASgIIhUKE0RlbGV0ZUdyb3VwUmVzcG9uc2Uy5gQKDEFkbWluU2VydmljZRJMCgtDcmVhdGVUb3BpYxIdLnNsdWljZS52MS5DcmVhdGVUb3BpY1JlcXVlc3QaHi5zbHVpY2UudjEuQ3JlYXRlVG9waWNSZXNwb25zZRJDCghHZXRUb3BpYxIaLnNsdWljZS52MS5HZXRUb3BpY1JlcXVlc3QaGy5zbHVpY2UudjEuR2V0VG9waWNSZXNwb25zZRJJCgpMaXN0VG9waWNzEhwuc2x1aWNlLnYxLkxpc3RUb3BpY3NSZXF1ZXN0Gh0uc2x1aWNlLnYxLkxpc3RUb3BpY3NSZXNwb25zZRJMCgtEZWxldGVUb3BpYxIdLnNsdWljZS52MS5EZWxldGVUb3BpY1JlcXVlc3QaHi5zbHVpY2UudjEuRGVsZXRlVG9waWNSZXNwb25zZRJMCgtDcmVhdGVHcm91cBIdLnNsdWljZS52MS5DcmVhdGVHcm91cFJlcXVlc3QaHi5zbHVpY2UudjEuQ3JlYXRlR3JvdXBSZXNwb25zZRJDCghHZXRHcm91cBIaLnNsdWljZS52MS5HZXRHcm91cFJlcXVlc3QaGy5zbHVpY2UudjEuR2V0R3JvdXBSZXNwb25zZRJJCgpMaXN0R3JvdXBzEhwuc2x1aWNlLnYxLkxpc3RHcm91cHNSZXF1ZXN0Gh0uc2x1aWNlLnYxLkxpc3RHcm91cHNSZXNwb25zZRJMCgtEZWxldGVHcm91cBIdLnNsdWljZS52MS5EZWxldGVHcm91cFJlcXVlc3QaHi5zbHVpY2UudjEuRGVsZXRlR3JvdXBSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_timestamp, file_sluice_v1_message]);
+  fileDesc("ChVzbHVpY2UvdjEvYWRtaW4ucHJvdG8SCXNsdWljZS52MSLuAQoFVG9waWMSDAoEbmFtZRgBIAEoCRIXCg9wYXJ0aXRpb25fY291bnQYAiABKA0SLQoJcmV0ZW50aW9uGAMgASgLMhouc2x1aWNlLnYxLlJldGVudGlvblBvbGljeRIvCgtjcmVhdGVfdGltZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLAoKcGFydGl0aW9ucxgFIAMoCzIYLnNsdWljZS52MS5QYXJ0aXRpb25JbmZvEjAKDWRlZHVwZV93aW5kb3cYBiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24ilAEKDVBhcnRpdGlvbkluZm8SEQoJcGFydGl0aW9uGAEgASgNEhQKDHN0YXJ0X29mZnNldBgCIAEoBBISCgplbmRfb2Zmc2V0GAMgASgEEg0KBWJ5dGVzGAQgASgEEjcKE29sZGVzdF9wdWJsaXNoX3RpbWUYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIpcBChJDcmVhdGVUb3BpY1JlcXVlc3QSDAoEbmFtZRgBIAEoCRISCgpwYXJ0aXRpb25zGAIgASgNEi0KCXJldGVudGlvbhgDIAEoCzIaLnNsdWljZS52MS5SZXRlbnRpb25Qb2xpY3kSMAoNZGVkdXBlX3dpbmRvdxgEIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiI2ChNDcmVhdGVUb3BpY1Jlc3BvbnNlEh8KBXRvcGljGAEgASgLMhAuc2x1aWNlLnYxLlRvcGljIh8KD0dldFRvcGljUmVxdWVzdBIMCgRuYW1lGAEgASgJIjMKEEdldFRvcGljUmVzcG9uc2USHwoFdG9waWMYASABKAsyEC5zbHVpY2UudjEuVG9waWMiOgoRTGlzdFRvcGljc1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgNEhIKCnBhZ2VfdG9rZW4YAiABKAkiTwoSTGlzdFRvcGljc1Jlc3BvbnNlEiAKBnRvcGljcxgBIAMoCzIQLnNsdWljZS52MS5Ub3BpYxIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiqwEKElVwZGF0ZVRvcGljUmVxdWVzdBIMCgRuYW1lGAEgASgJEi0KCXJldGVudGlvbhgCIAEoCzIaLnNsdWljZS52MS5SZXRlbnRpb25Qb2xpY3kSMAoNZGVkdXBlX3dpbmRvdxgDIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIXCgpwYXJ0aXRpb25zGAQgASgNSACIAQFCDQoLX3BhcnRpdGlvbnMiNgoTVXBkYXRlVG9waWNSZXNwb25zZRIfCgV0b3BpYxgBIAEoCzIQLnNsdWljZS52MS5Ub3BpYyIiChJEZWxldGVUb3BpY1JlcXVlc3QSDAoEbmFtZRgBIAEoCSIVChNEZWxldGVUb3BpY1Jlc3BvbnNlIqACCgVHcm91cBINCgV0b3BpYxgBIAEoCRIMCgRuYW1lGAIgASgJEioKCHNldHRpbmdzGAMgASgLMhguc2x1aWNlLnYxLkdyb3VwU2V0dGluZ3MSLwoLY3JlYXRlX3RpbWUYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi0KCnBhcnRpdGlvbnMYBSADKAsyGS5zbHVpY2UudjEuR3JvdXBQYXJ0aXRpb24SJgoJY29uc3VtZXJzGAYgAygLMhMuc2x1aWNlLnYxLkNvbnN1bWVyEhQKDGlnbm9yZWRfYWNrcxgHIAEoBBIUCgxibG9ja2VkX2tleXMYCCABKAQSGgoSb2xkZXN0X2Jsb2NrZWRfa2V5GAkgASgJIp8CCg5Hcm91cFBhcnRpdGlvbhIRCglwYXJ0aXRpb24YASABKA0SGAoQY29tbWl0dGVkX29mZnNldBgCIAEoBBISCgplbmRfb2Zmc2V0GAMgASgEEgsKA2xhZxgEIAEoBBIRCglpbl9mbGlnaHQYBSABKA0SHQoVYWNrZWRfYWJvdmVfY29tbWl0dGVkGAYgASgEEhoKEnBlbmRpbmdfcmVkZWxpdmVyeRgHIAEoDRI4ChRuZXh0X3JlZGVsaXZlcnlfdGltZRgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFQoNZGVhZF9sZXR0ZXJlZBgJIAEoBBIPCgdkcm9wcGVkGAogASgEEg8KB3NraXBwZWQYCyABKAQijgEKCENvbnN1bWVyEgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSEQoJaW5fZmxpZ2h0GAMgASgNEhUKDW1heF9pbl9mbGlnaHQYBCABKA0SMAoMY29ubmVjdF90aW1lGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIMCgRwZWVyGAYgASgJIocBChJDcmVhdGVHcm91cFJlcXVlc3QSDQoFdG9waWMYASABKAkSDQoFZ3JvdXAYAiABKAkSJwoFc3RhcnQYAyABKAsyGC5zbHVpY2UudjEuU3RhcnRQb3NpdGlvbhIqCghzZXR0aW5ncxgEIAEoCzIYLnNsdWljZS52MS5Hcm91cFNldHRpbmdzIjYKE0NyZWF0ZUdyb3VwUmVzcG9uc2USHwoFZ3JvdXAYASABKAsyEC5zbHVpY2UudjEuR3JvdXAiLwoPR2V0R3JvdXBSZXF1ZXN0Eg0KBXRvcGljGAEgASgJEg0KBWdyb3VwGAIgASgJIjMKEEdldEdyb3VwUmVzcG9uc2USHwoFZ3JvdXAYASABKAsyEC5zbHVpY2UudjEuR3JvdXAiIgoRTGlzdEdyb3Vwc1JlcXVlc3QSDQoFdG9waWMYASABKAkiNgoSTGlzdEdyb3Vwc1Jlc3BvbnNlEiAKBmdyb3VwcxgBIAMoCzIQLnNsdWljZS52MS5Hcm91cCJeChJVcGRhdGVHcm91cFJlcXVlc3QSDQoFdG9waWMYASABKAkSDQoFZ3JvdXAYAiABKAkSKgoIc2V0dGluZ3MYAyABKAsyGC5zbHVpY2UudjEuR3JvdXBTZXR0aW5ncyI2ChNVcGRhdGVHcm91cFJlc3BvbnNlEh8KBWdyb3VwGAEgASgLMhAuc2x1aWNlLnYxLkdyb3VwIoIBChBTZWVrR3JvdXBSZXF1ZXN0Eg0KBXRvcGljGAEgASgJEg0KBWdyb3VwGAIgASgJEioKCHBvc2l0aW9uGAMgASgLMhguc2x1aWNlLnYxLlN0YXJ0UG9zaXRpb24SJAoHb2Zmc2V0cxgEIAMoCzITLnNsdWljZS52MS5Qb3NpdGlvbiI0ChFTZWVrR3JvdXBSZXNwb25zZRIfCgVncm91cBgBIAEoCzIQLnNsdWljZS52MS5Hcm91cCJBChJEZWxldGVHcm91cFJlcXVlc3QSDQoFdG9waWMYASABKAkSDQoFZ3JvdXAYAiABKAkSDQoFZm9yY2UYAyABKAgiFQoTRGVsZXRlR3JvdXBSZXNwb25zZTLKBgoMQWRtaW5TZXJ2aWNlEkwKC0NyZWF0ZVRvcGljEh0uc2x1aWNlLnYxLkNyZWF0ZVRvcGljUmVxdWVzdBoeLnNsdWljZS52MS5DcmVhdGVUb3BpY1Jlc3BvbnNlEkMKCEdldFRvcGljEhouc2x1aWNlLnYxLkdldFRvcGljUmVxdWVzdBobLnNsdWljZS52MS5HZXRUb3BpY1Jlc3BvbnNlEkkKCkxpc3RUb3BpY3MSHC5zbHVpY2UudjEuTGlzdFRvcGljc1JlcXVlc3QaHS5zbHVpY2UudjEuTGlzdFRvcGljc1Jlc3BvbnNlEkwKC1VwZGF0ZVRvcGljEh0uc2x1aWNlLnYxLlVwZGF0ZVRvcGljUmVxdWVzdBoeLnNsdWljZS52MS5VcGRhdGVUb3BpY1Jlc3BvbnNlEkwKC0RlbGV0ZVRvcGljEh0uc2x1aWNlLnYxLkRlbGV0ZVRvcGljUmVxdWVzdBoeLnNsdWljZS52MS5EZWxldGVUb3BpY1Jlc3BvbnNlEkwKC0NyZWF0ZUdyb3VwEh0uc2x1aWNlLnYxLkNyZWF0ZUdyb3VwUmVxdWVzdBoeLnNsdWljZS52MS5DcmVhdGVHcm91cFJlc3BvbnNlEkMKCEdldEdyb3VwEhouc2x1aWNlLnYxLkdldEdyb3VwUmVxdWVzdBobLnNsdWljZS52MS5HZXRHcm91cFJlc3BvbnNlEkkKCkxpc3RHcm91cHMSHC5zbHVpY2UudjEuTGlzdEdyb3Vwc1JlcXVlc3QaHS5zbHVpY2UudjEuTGlzdEdyb3Vwc1Jlc3BvbnNlEkwKC1VwZGF0ZUdyb3VwEh0uc2x1aWNlLnYxLlVwZGF0ZUdyb3VwUmVxdWVzdBoeLnNsdWljZS52MS5VcGRhdGVHcm91cFJlc3BvbnNlEkYKCVNlZWtHcm91cBIbLnNsdWljZS52MS5TZWVrR3JvdXBSZXF1ZXN0Ghwuc2x1aWNlLnYxLlNlZWtHcm91cFJlc3BvbnNlEkwKC0RlbGV0ZUdyb3VwEh0uc2x1aWNlLnYxLkRlbGV0ZUdyb3VwUmVxdWVzdBoeLnNsdWljZS52MS5EZWxldGVHcm91cFJlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_duration, file_google_protobuf_timestamp, file_sluice_v1_message]);
 
 /**
  * A topic.
@@ -56,6 +56,14 @@ export type Topic = Message<"sluice.v1.Topic"> & {
    * @generated from field: repeated sluice.v1.PartitionInfo partitions = 5;
    */
   partitions: PartitionInfo[];
+
+  /**
+   * Publishes with a `message_id` seen within this window are not stored
+   * again. Zero: no dedupe.
+   *
+   * @generated from field: google.protobuf.Duration dedupe_window = 6;
+   */
+  dedupeWindow?: Duration | undefined;
 };
 
 /**
@@ -91,6 +99,20 @@ export type PartitionInfo = Message<"sluice.v1.PartitionInfo"> & {
    * @generated from field: uint64 end_offset = 3;
    */
   endOffset: bigint;
+
+  /**
+   * Approximate bytes on disk.
+   *
+   * @generated from field: uint64 bytes = 4;
+   */
+  bytes: bigint;
+
+  /**
+   * Publish time of the oldest retained message; unset when empty.
+   *
+   * @generated from field: google.protobuf.Timestamp oldest_publish_time = 5;
+   */
+  oldestPublishTime?: Timestamp | undefined;
 };
 
 /**
@@ -126,6 +148,14 @@ export type CreateTopicRequest = Message<"sluice.v1.CreateTopicRequest"> & {
    * @generated from field: sluice.v1.RetentionPolicy retention = 3;
    */
   retention?: RetentionPolicy | undefined;
+
+  /**
+   * The dedupe window. Default 2 minutes when unset; zero turns dedupe off.
+   * At most 1 day.
+   *
+   * @generated from field: google.protobuf.Duration dedupe_window = 4;
+   */
+  dedupeWindow?: Duration | undefined;
 };
 
 /**
@@ -255,6 +285,70 @@ export const ListTopicsResponseSchema: GenMessage<ListTopicsResponse> = /*@__PUR
   messageDesc(file_sluice_v1_admin, 7);
 
 /**
+ * Request for UpdateTopic.
+ *
+ * @generated from message sluice.v1.UpdateTopicRequest
+ */
+export type UpdateTopicRequest = Message<"sluice.v1.UpdateTopicRequest"> & {
+  /**
+   * The topic's name.
+   *
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * A new retention policy, replacing the old one, when set.
+   *
+   * @generated from field: sluice.v1.RetentionPolicy retention = 2;
+   */
+  retention?: RetentionPolicy | undefined;
+
+  /**
+   * A new dedupe window, when set.
+   *
+   * @generated from field: google.protobuf.Duration dedupe_window = 3;
+   */
+  dedupeWindow?: Duration | undefined;
+
+  /**
+   * A new partition count, when set: at least the current one. Keys may map
+   * to other partitions afterwards.
+   *
+   * @generated from field: optional uint32 partitions = 4;
+   */
+  partitions?: number | undefined;
+};
+
+/**
+ * Describes the message sluice.v1.UpdateTopicRequest.
+ * Use `create(UpdateTopicRequestSchema)` to create a new message.
+ */
+export const UpdateTopicRequestSchema: GenMessage<UpdateTopicRequest> = /*@__PURE__*/
+  messageDesc(file_sluice_v1_admin, 8);
+
+/**
+ * Response of UpdateTopic.
+ *
+ * @generated from message sluice.v1.UpdateTopicResponse
+ */
+export type UpdateTopicResponse = Message<"sluice.v1.UpdateTopicResponse"> & {
+  /**
+   * The topic as updated.
+   *
+   * @generated from field: sluice.v1.Topic topic = 1;
+   */
+  topic?: Topic | undefined;
+};
+
+/**
+ * Describes the message sluice.v1.UpdateTopicResponse.
+ * Use `create(UpdateTopicResponseSchema)` to create a new message.
+ */
+export const UpdateTopicResponseSchema: GenMessage<UpdateTopicResponse> = /*@__PURE__*/
+  messageDesc(file_sluice_v1_admin, 9);
+
+/**
  * Request for DeleteTopic.
  *
  * @generated from message sluice.v1.DeleteTopicRequest
@@ -273,7 +367,7 @@ export type DeleteTopicRequest = Message<"sluice.v1.DeleteTopicRequest"> & {
  * Use `create(DeleteTopicRequestSchema)` to create a new message.
  */
 export const DeleteTopicRequestSchema: GenMessage<DeleteTopicRequest> = /*@__PURE__*/
-  messageDesc(file_sluice_v1_admin, 8);
+  messageDesc(file_sluice_v1_admin, 10);
 
 /**
  * Response of DeleteTopic.
@@ -288,7 +382,7 @@ export type DeleteTopicResponse = Message<"sluice.v1.DeleteTopicResponse"> & {
  * Use `create(DeleteTopicResponseSchema)` to create a new message.
  */
 export const DeleteTopicResponseSchema: GenMessage<DeleteTopicResponse> = /*@__PURE__*/
-  messageDesc(file_sluice_v1_admin, 9);
+  messageDesc(file_sluice_v1_admin, 11);
 
 /**
  * A consumer group.
@@ -344,6 +438,21 @@ export type Group = Message<"sluice.v1.Group"> & {
    * @generated from field: uint64 ignored_acks = 7;
    */
   ignoredAcks: bigint;
+
+  /**
+   * For an ordered group: keys whose next message waits for an earlier one
+   * to be acknowledged.
+   *
+   * @generated from field: uint64 blocked_keys = 8;
+   */
+  blockedKeys: bigint;
+
+  /**
+   * For an ordered group: the blocked key whose waiting message is oldest.
+   *
+   * @generated from field: string oldest_blocked_key = 9;
+   */
+  oldestBlockedKey: string;
 };
 
 /**
@@ -351,7 +460,7 @@ export type Group = Message<"sluice.v1.Group"> & {
  * Use `create(GroupSchema)` to create a new message.
  */
 export const GroupSchema: GenMessage<Group> = /*@__PURE__*/
-  messageDesc(file_sluice_v1_admin, 10);
+  messageDesc(file_sluice_v1_admin, 12);
 
 /**
  * A consumer group's state in one partition.
@@ -407,6 +516,34 @@ export type GroupPartition = Message<"sluice.v1.GroupPartition"> & {
    * @generated from field: uint32 pending_redelivery = 7;
    */
   pendingRedelivery: number;
+
+  /**
+   * When the earliest waiting message is due; unset when none waits.
+   *
+   * @generated from field: google.protobuf.Timestamp next_redelivery_time = 8;
+   */
+  nextRedeliveryTime?: Timestamp | undefined;
+
+  /**
+   * Messages published to the dead-letter topic after max_deliveries.
+   *
+   * @generated from field: uint64 dead_lettered = 9;
+   */
+  deadLettered: bigint;
+
+  /**
+   * Messages dropped after max_deliveries, with no dead-letter topic set.
+   *
+   * @generated from field: uint64 dropped = 10;
+   */
+  dropped: bigint;
+
+  /**
+   * Messages the group never received because retention removed them first.
+   *
+   * @generated from field: uint64 skipped = 11;
+   */
+  skipped: bigint;
 };
 
 /**
@@ -414,7 +551,7 @@ export type GroupPartition = Message<"sluice.v1.GroupPartition"> & {
  * Use `create(GroupPartitionSchema)` to create a new message.
  */
 export const GroupPartitionSchema: GenMessage<GroupPartition> = /*@__PURE__*/
-  messageDesc(file_sluice_v1_admin, 11);
+  messageDesc(file_sluice_v1_admin, 13);
 
 /**
  * A connected consumer: one open Subscribe stream.
@@ -470,7 +607,7 @@ export type Consumer = Message<"sluice.v1.Consumer"> & {
  * Use `create(ConsumerSchema)` to create a new message.
  */
 export const ConsumerSchema: GenMessage<Consumer> = /*@__PURE__*/
-  messageDesc(file_sluice_v1_admin, 12);
+  messageDesc(file_sluice_v1_admin, 14);
 
 /**
  * Request for CreateGroup.
@@ -513,7 +650,7 @@ export type CreateGroupRequest = Message<"sluice.v1.CreateGroupRequest"> & {
  * Use `create(CreateGroupRequestSchema)` to create a new message.
  */
 export const CreateGroupRequestSchema: GenMessage<CreateGroupRequest> = /*@__PURE__*/
-  messageDesc(file_sluice_v1_admin, 13);
+  messageDesc(file_sluice_v1_admin, 15);
 
 /**
  * Response of CreateGroup.
@@ -534,7 +671,7 @@ export type CreateGroupResponse = Message<"sluice.v1.CreateGroupResponse"> & {
  * Use `create(CreateGroupResponseSchema)` to create a new message.
  */
 export const CreateGroupResponseSchema: GenMessage<CreateGroupResponse> = /*@__PURE__*/
-  messageDesc(file_sluice_v1_admin, 14);
+  messageDesc(file_sluice_v1_admin, 16);
 
 /**
  * Request for GetGroup.
@@ -562,7 +699,7 @@ export type GetGroupRequest = Message<"sluice.v1.GetGroupRequest"> & {
  * Use `create(GetGroupRequestSchema)` to create a new message.
  */
 export const GetGroupRequestSchema: GenMessage<GetGroupRequest> = /*@__PURE__*/
-  messageDesc(file_sluice_v1_admin, 15);
+  messageDesc(file_sluice_v1_admin, 17);
 
 /**
  * Response of GetGroup.
@@ -583,7 +720,7 @@ export type GetGroupResponse = Message<"sluice.v1.GetGroupResponse"> & {
  * Use `create(GetGroupResponseSchema)` to create a new message.
  */
 export const GetGroupResponseSchema: GenMessage<GetGroupResponse> = /*@__PURE__*/
-  messageDesc(file_sluice_v1_admin, 16);
+  messageDesc(file_sluice_v1_admin, 18);
 
 /**
  * Request for ListGroups.
@@ -604,7 +741,7 @@ export type ListGroupsRequest = Message<"sluice.v1.ListGroupsRequest"> & {
  * Use `create(ListGroupsRequestSchema)` to create a new message.
  */
 export const ListGroupsRequestSchema: GenMessage<ListGroupsRequest> = /*@__PURE__*/
-  messageDesc(file_sluice_v1_admin, 17);
+  messageDesc(file_sluice_v1_admin, 19);
 
 /**
  * Response of ListGroups.
@@ -625,7 +762,128 @@ export type ListGroupsResponse = Message<"sluice.v1.ListGroupsResponse"> & {
  * Use `create(ListGroupsResponseSchema)` to create a new message.
  */
 export const ListGroupsResponseSchema: GenMessage<ListGroupsResponse> = /*@__PURE__*/
-  messageDesc(file_sluice_v1_admin, 18);
+  messageDesc(file_sluice_v1_admin, 20);
+
+/**
+ * Request for UpdateGroup.
+ *
+ * @generated from message sluice.v1.UpdateGroupRequest
+ */
+export type UpdateGroupRequest = Message<"sluice.v1.UpdateGroupRequest"> & {
+  /**
+   * The topic.
+   *
+   * @generated from field: string topic = 1;
+   */
+  topic: string;
+
+  /**
+   * The group's name.
+   *
+   * @generated from field: string group = 2;
+   */
+  group: string;
+
+  /**
+   * The settings to change: only the fields that are set.
+   *
+   * @generated from field: sluice.v1.GroupSettings settings = 3;
+   */
+  settings?: GroupSettings | undefined;
+};
+
+/**
+ * Describes the message sluice.v1.UpdateGroupRequest.
+ * Use `create(UpdateGroupRequestSchema)` to create a new message.
+ */
+export const UpdateGroupRequestSchema: GenMessage<UpdateGroupRequest> = /*@__PURE__*/
+  messageDesc(file_sluice_v1_admin, 21);
+
+/**
+ * Response of UpdateGroup.
+ *
+ * @generated from message sluice.v1.UpdateGroupResponse
+ */
+export type UpdateGroupResponse = Message<"sluice.v1.UpdateGroupResponse"> & {
+  /**
+   * The group as updated.
+   *
+   * @generated from field: sluice.v1.Group group = 1;
+   */
+  group?: Group | undefined;
+};
+
+/**
+ * Describes the message sluice.v1.UpdateGroupResponse.
+ * Use `create(UpdateGroupResponseSchema)` to create a new message.
+ */
+export const UpdateGroupResponseSchema: GenMessage<UpdateGroupResponse> = /*@__PURE__*/
+  messageDesc(file_sluice_v1_admin, 22);
+
+/**
+ * Request for SeekGroup.
+ *
+ * @generated from message sluice.v1.SeekGroupRequest
+ */
+export type SeekGroupRequest = Message<"sluice.v1.SeekGroupRequest"> & {
+  /**
+   * The topic.
+   *
+   * @generated from field: string topic = 1;
+   */
+  topic: string;
+
+  /**
+   * The group's name.
+   *
+   * @generated from field: string group = 2;
+   */
+  group: string;
+
+  /**
+   * Where to go, for every partition: EARLIEST, LATEST, TIMESTAMP or OFFSET.
+   * Ignored when `offsets` is not empty.
+   *
+   * @generated from field: sluice.v1.StartPosition position = 3;
+   */
+  position?: StartPosition | undefined;
+
+  /**
+   * An offset per partition (partitions not named stay where they are).
+   * Offsets are clamped to the retained range.
+   *
+   * @generated from field: repeated sluice.v1.Position offsets = 4;
+   */
+  offsets: Position[];
+};
+
+/**
+ * Describes the message sluice.v1.SeekGroupRequest.
+ * Use `create(SeekGroupRequestSchema)` to create a new message.
+ */
+export const SeekGroupRequestSchema: GenMessage<SeekGroupRequest> = /*@__PURE__*/
+  messageDesc(file_sluice_v1_admin, 23);
+
+/**
+ * Response of SeekGroup.
+ *
+ * @generated from message sluice.v1.SeekGroupResponse
+ */
+export type SeekGroupResponse = Message<"sluice.v1.SeekGroupResponse"> & {
+  /**
+   * The group at its new position.
+   *
+   * @generated from field: sluice.v1.Group group = 1;
+   */
+  group?: Group | undefined;
+};
+
+/**
+ * Describes the message sluice.v1.SeekGroupResponse.
+ * Use `create(SeekGroupResponseSchema)` to create a new message.
+ */
+export const SeekGroupResponseSchema: GenMessage<SeekGroupResponse> = /*@__PURE__*/
+  messageDesc(file_sluice_v1_admin, 24);
 
 /**
  * Request for DeleteGroup.
@@ -660,7 +918,7 @@ export type DeleteGroupRequest = Message<"sluice.v1.DeleteGroupRequest"> & {
  * Use `create(DeleteGroupRequestSchema)` to create a new message.
  */
 export const DeleteGroupRequestSchema: GenMessage<DeleteGroupRequest> = /*@__PURE__*/
-  messageDesc(file_sluice_v1_admin, 19);
+  messageDesc(file_sluice_v1_admin, 25);
 
 /**
  * Response of DeleteGroup.
@@ -675,7 +933,7 @@ export type DeleteGroupResponse = Message<"sluice.v1.DeleteGroupResponse"> & {
  * Use `create(DeleteGroupResponseSchema)` to create a new message.
  */
 export const DeleteGroupResponseSchema: GenMessage<DeleteGroupResponse> = /*@__PURE__*/
-  messageDesc(file_sluice_v1_admin, 20);
+  messageDesc(file_sluice_v1_admin, 26);
 
 /**
  * Managing topics and consumer groups.
@@ -720,6 +978,18 @@ export const AdminService: GenService<{
     output: typeof ListTopicsResponseSchema;
   },
   /**
+   * Changes a topic's retention and dedupe window, and may increase (never
+   * decrease) its partition count. Only the fields that are set change.
+   * Errors: NOT_FOUND, INVALID_ARGUMENT (fewer partitions, bad values).
+   *
+   * @generated from rpc sluice.v1.AdminService.UpdateTopic
+   */
+  updateTopic: {
+    methodKind: "unary";
+    input: typeof UpdateTopicRequestSchema;
+    output: typeof UpdateTopicResponseSchema;
+  },
+  /**
    * Deletes a topic, its messages and its groups. Open streams of its groups
    * end with ABORTED. Errors: NOT_FOUND.
    *
@@ -761,6 +1031,32 @@ export const AdminService: GenService<{
     methodKind: "unary";
     input: typeof ListGroupsRequestSchema;
     output: typeof ListGroupsResponseSchema;
+  },
+  /**
+   * Changes a live group's settings; only the fields that are set change.
+   * Connected streams keep going under the new settings.
+   * Errors: NOT_FOUND, INVALID_ARGUMENT.
+   *
+   * @generated from rpc sluice.v1.AdminService.UpdateGroup
+   */
+  updateGroup: {
+    methodKind: "unary";
+    input: typeof UpdateGroupRequestSchema;
+    output: typeof UpdateGroupResponseSchema;
+  },
+  /**
+   * Moves a group to a new position: EARLIEST, LATEST, a timestamp, one
+   * offset for every partition, or an offset per partition. In-flight
+   * leases, pending redeliveries and acks at or above the new position are
+   * cleared; connected streams continue from there.
+   * Errors: NOT_FOUND, INVALID_ARGUMENT (a partition out of range).
+   *
+   * @generated from rpc sluice.v1.AdminService.SeekGroup
+   */
+  seekGroup: {
+    methodKind: "unary";
+    input: typeof SeekGroupRequestSchema;
+    output: typeof SeekGroupResponseSchema;
   },
   /**
    * Deletes a group and its state. Errors: NOT_FOUND; FAILED_PRECONDITION

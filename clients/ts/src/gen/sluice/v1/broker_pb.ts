@@ -14,7 +14,255 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file sluice/v1/broker.proto.
  */
 export const file_sluice_v1_broker: GenFile = /*@__PURE__*/
-  fileDesc("ChZzbHVpY2UvdjEvYnJva2VyLnByb3RvEglzbHVpY2UudjEiTAoOUHVibGlzaFJlcXVlc3QSDQoFdG9waWMYASABKAkSKwoIbWVzc2FnZXMYAiADKAsyGS5zbHVpY2UudjEuUHVibGlzaE1lc3NhZ2UiPAoPUHVibGlzaFJlc3BvbnNlEikKB3Jlc3VsdHMYASADKAsyGC5zbHVpY2UudjEuUHVibGlzaFJlc3VsdCJmChRQdWJsaXNoU3RyZWFtUmVxdWVzdBISCgpyZXF1ZXN0X2lkGAEgASgEEg0KBXRvcGljGAIgASgJEisKCG1lc3NhZ2VzGAMgAygLMhkuc2x1aWNlLnYxLlB1Ymxpc2hNZXNzYWdlIn4KFVB1Ymxpc2hTdHJlYW1SZXNwb25zZRISCgpyZXF1ZXN0X2lkGAEgASgEEikKB3Jlc3VsdHMYAiADKAsyGC5zbHVpY2UudjEuUHVibGlzaFJlc3VsdBImCgVlcnJvchgDIAEoCzIXLnNsdWljZS52MS5SZXF1ZXN0RXJyb3IiLQoMUmVxdWVzdEVycm9yEgwKBGNvZGUYASABKA0SDwoHbWVzc2FnZRgCIAEoCSL5BAoQU3Vic2NyaWJlUmVxdWVzdBIwCgRvcGVuGAEgASgLMiAuc2x1aWNlLnYxLlN1YnNjcmliZVJlcXVlc3QuT3BlbkgAEi4KA2FjaxgCIAEoCzIfLnNsdWljZS52MS5TdWJzY3JpYmVSZXF1ZXN0LkFja0gAEjAKBG5hY2sYAyABKAsyIC5zbHVpY2UudjEuU3Vic2NyaWJlUmVxdWVzdC5OYWNrSAASNAoGZXh0ZW5kGAQgASgLMiIuc2x1aWNlLnYxLlN1YnNjcmliZVJlcXVlc3QuRXh0ZW5kSAAapwEKBE9wZW4SDQoFdG9waWMYASABKAkSDQoFZ3JvdXAYAiABKAkSFQoNbWF4X2luX2ZsaWdodBgDIAEoDRInCgVzdGFydBgEIAEoCzIYLnNsdWljZS52MS5TdGFydFBvc2l0aW9uEioKCHNldHRpbmdzGAUgASgLMhguc2x1aWNlLnYxLkdyb3VwU2V0dGluZ3MSFQoNY29uc3VtZXJfbmFtZRgGIAEoCRotCgNBY2sSJgoJcG9zaXRpb25zGAEgAygLMhMuc2x1aWNlLnYxLlBvc2l0aW9uGlgKBE5hY2sSJgoJcG9zaXRpb25zGAEgAygLMhMuc2x1aWNlLnYxLlBvc2l0aW9uEigKBWRlbGF5GAIgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uGl0KBkV4dGVuZBImCglwb3NpdGlvbnMYASADKAsyEy5zbHVpY2UudjEuUG9zaXRpb24SKwoIZGVhZGxpbmUYAiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb25CCQoHcmVxdWVzdCLlAgoRU3Vic2NyaWJlUmVzcG9uc2USPQoKc3Vic2NyaWJlZBgBIAEoCzInLnNsdWljZS52MS5TdWJzY3JpYmVSZXNwb25zZS5TdWJzY3JpYmVkSAASPQoKZGVsaXZlcmllcxgCIAEoCzInLnNsdWljZS52MS5TdWJzY3JpYmVSZXNwb25zZS5EZWxpdmVyaWVzSAAaYQoKU3Vic2NyaWJlZBITCgtjb25zdW1lcl9pZBgBIAEoCRIqCghzZXR0aW5ncxgCIAEoCzIYLnNsdWljZS52MS5Hcm91cFNldHRpbmdzEhIKCnBhcnRpdGlvbnMYAyABKA0aYwoKRGVsaXZlcmllcxInCgpkZWxpdmVyaWVzGAEgAygLMhMuc2x1aWNlLnYxLkRlbGl2ZXJ5EiwKCGRlYWRsaW5lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcEIKCghyZXNwb25zZSJACghEZWxpdmVyeRIjCgdtZXNzYWdlGAEgASgLMhIuc2x1aWNlLnYxLk1lc3NhZ2USDwoHYXR0ZW1wdBgCIAEoDTL1AQoNQnJva2VyU2VydmljZRJACgdQdWJsaXNoEhkuc2x1aWNlLnYxLlB1Ymxpc2hSZXF1ZXN0Ghouc2x1aWNlLnYxLlB1Ymxpc2hSZXNwb25zZRJWCg1QdWJsaXNoU3RyZWFtEh8uc2x1aWNlLnYxLlB1Ymxpc2hTdHJlYW1SZXF1ZXN0GiAuc2x1aWNlLnYxLlB1Ymxpc2hTdHJlYW1SZXNwb25zZSgBMAESSgoJU3Vic2NyaWJlEhsuc2x1aWNlLnYxLlN1YnNjcmliZVJlcXVlc3QaHC5zbHVpY2UudjEuU3Vic2NyaWJlUmVzcG9uc2UoATABYgZwcm90bzM", [file_google_protobuf_duration, file_google_protobuf_timestamp, file_sluice_v1_message]);
+  fileDesc("ChZzbHVpY2UvdjEvYnJva2VyLnByb3RvEglzbHVpY2UudjEibwoMRmV0Y2hSZXF1ZXN0Eg0KBXRvcGljGAEgASgJEg0KBWdyb3VwGAIgASgJEhQKDG1heF9tZXNzYWdlcxgDIAEoDRIrCghtYXhfd2FpdBgEIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiJmCg1GZXRjaFJlc3BvbnNlEicKCmRlbGl2ZXJpZXMYASADKAsyEy5zbHVpY2UudjEuRGVsaXZlcnkSLAoIZGVhZGxpbmUYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIlIKCkFja1JlcXVlc3QSDQoFdG9waWMYASABKAkSDQoFZ3JvdXAYAiABKAkSJgoJcG9zaXRpb25zGAMgAygLMhMuc2x1aWNlLnYxLlBvc2l0aW9uIi0KC0Fja1Jlc3BvbnNlEg0KBWFja2VkGAEgASgNEg8KB2lnbm9yZWQYAiABKA0ifQoLTmFja1JlcXVlc3QSDQoFdG9waWMYASABKAkSDQoFZ3JvdXAYAiABKAkSJgoJcG9zaXRpb25zGAMgAygLMhMuc2x1aWNlLnYxLlBvc2l0aW9uEigKBWRlbGF5GAQgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uIg4KDE5hY2tSZXNwb25zZSKKAQoVRXh0ZW5kRGVhZGxpbmVSZXF1ZXN0Eg0KBXRvcGljGAEgASgJEg0KBWdyb3VwGAIgASgJEiYKCXBvc2l0aW9ucxgDIAMoCzITLnNsdWljZS52MS5Qb3NpdGlvbhIrCghkZWFkbGluZRgEIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiIYChZFeHRlbmREZWFkbGluZVJlc3BvbnNlIkwKDlB1Ymxpc2hSZXF1ZXN0Eg0KBXRvcGljGAEgASgJEisKCG1lc3NhZ2VzGAIgAygLMhkuc2x1aWNlLnYxLlB1Ymxpc2hNZXNzYWdlIjwKD1B1Ymxpc2hSZXNwb25zZRIpCgdyZXN1bHRzGAEgAygLMhguc2x1aWNlLnYxLlB1Ymxpc2hSZXN1bHQiZgoUUHVibGlzaFN0cmVhbVJlcXVlc3QSEgoKcmVxdWVzdF9pZBgBIAEoBBINCgV0b3BpYxgCIAEoCRIrCghtZXNzYWdlcxgDIAMoCzIZLnNsdWljZS52MS5QdWJsaXNoTWVzc2FnZSJ+ChVQdWJsaXNoU3RyZWFtUmVzcG9uc2USEgoKcmVxdWVzdF9pZBgBIAEoBBIpCgdyZXN1bHRzGAIgAygLMhguc2x1aWNlLnYxLlB1Ymxpc2hSZXN1bHQSJgoFZXJyb3IYAyABKAsyFy5zbHVpY2UudjEuUmVxdWVzdEVycm9yIi0KDFJlcXVlc3RFcnJvchIMCgRjb2RlGAEgASgNEg8KB21lc3NhZ2UYAiABKAkipAUKEFN1YnNjcmliZVJlcXVlc3QSMAoEb3BlbhgBIAEoCzIgLnNsdWljZS52MS5TdWJzY3JpYmVSZXF1ZXN0Lk9wZW5IABIuCgNhY2sYAiABKAsyHy5zbHVpY2UudjEuU3Vic2NyaWJlUmVxdWVzdC5BY2tIABIwCgRuYWNrGAMgASgLMiAuc2x1aWNlLnYxLlN1YnNjcmliZVJlcXVlc3QuTmFja0gAEjQKBmV4dGVuZBgEIAEoCzIiLnNsdWljZS52MS5TdWJzY3JpYmVSZXF1ZXN0LkV4dGVuZEgAGsIBCgRPcGVuEg0KBXRvcGljGAEgASgJEg0KBWdyb3VwGAIgASgJEhUKDW1heF9pbl9mbGlnaHQYAyABKA0SJwoFc3RhcnQYBCABKAsyGC5zbHVpY2UudjEuU3RhcnRQb3NpdGlvbhIqCghzZXR0aW5ncxgFIAEoCzIYLnNsdWljZS52MS5Hcm91cFNldHRpbmdzEhUKDWNvbnN1bWVyX25hbWUYBiABKAkSGQoRYWNrX2NvbmZpcm1hdGlvbnMYByABKAgaPQoDQWNrEiYKCXBvc2l0aW9ucxgBIAMoCzITLnNsdWljZS52MS5Qb3NpdGlvbhIOCgZhY2tfaWQYAiABKAQaWAoETmFjaxImCglwb3NpdGlvbnMYASADKAsyEy5zbHVpY2UudjEuUG9zaXRpb24SKAoFZGVsYXkYAiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24aXQoGRXh0ZW5kEiYKCXBvc2l0aW9ucxgBIAMoCzITLnNsdWljZS52MS5Qb3NpdGlvbhIrCghkZWFkbGluZRgCIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbkIJCgdyZXF1ZXN0IocEChFTdWJzY3JpYmVSZXNwb25zZRI9CgpzdWJzY3JpYmVkGAEgASgLMicuc2x1aWNlLnYxLlN1YnNjcmliZVJlc3BvbnNlLlN1YnNjcmliZWRIABI9CgpkZWxpdmVyaWVzGAIgASgLMicuc2x1aWNlLnYxLlN1YnNjcmliZVJlc3BvbnNlLkRlbGl2ZXJpZXNIABJIChBhY2tfY29uZmlybWF0aW9uGAMgASgLMiwuc2x1aWNlLnYxLlN1YnNjcmliZVJlc3BvbnNlLkFja0NvbmZpcm1hdGlvbkgAGmEKClN1YnNjcmliZWQSEwoLY29uc3VtZXJfaWQYASABKAkSKgoIc2V0dGluZ3MYAiABKAsyGC5zbHVpY2UudjEuR3JvdXBTZXR0aW5ncxISCgpwYXJ0aXRpb25zGAMgASgNGmMKCkRlbGl2ZXJpZXMSJwoKZGVsaXZlcmllcxgBIAMoCzITLnNsdWljZS52MS5EZWxpdmVyeRIsCghkZWFkbGluZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAaVgoPQWNrQ29uZmlybWF0aW9uEg4KBmFja19pZBgBIAEoBBINCgVhY2tlZBgCIAEoDRIkCgdpZ25vcmVkGAMgAygLMhMuc2x1aWNlLnYxLlBvc2l0aW9uQgoKCHJlc3BvbnNlIkAKCERlbGl2ZXJ5EiMKB21lc3NhZ2UYASABKAsyEi5zbHVpY2UudjEuTWVzc2FnZRIPCgdhdHRlbXB0GAIgASgNMvcDCg1Ccm9rZXJTZXJ2aWNlEkAKB1B1Ymxpc2gSGS5zbHVpY2UudjEuUHVibGlzaFJlcXVlc3QaGi5zbHVpY2UudjEuUHVibGlzaFJlc3BvbnNlElYKDVB1Ymxpc2hTdHJlYW0SHy5zbHVpY2UudjEuUHVibGlzaFN0cmVhbVJlcXVlc3QaIC5zbHVpY2UudjEuUHVibGlzaFN0cmVhbVJlc3BvbnNlKAEwARJKCglTdWJzY3JpYmUSGy5zbHVpY2UudjEuU3Vic2NyaWJlUmVxdWVzdBocLnNsdWljZS52MS5TdWJzY3JpYmVSZXNwb25zZSgBMAESOgoFRmV0Y2gSFy5zbHVpY2UudjEuRmV0Y2hSZXF1ZXN0Ghguc2x1aWNlLnYxLkZldGNoUmVzcG9uc2USNAoDQWNrEhUuc2x1aWNlLnYxLkFja1JlcXVlc3QaFi5zbHVpY2UudjEuQWNrUmVzcG9uc2USNwoETmFjaxIWLnNsdWljZS52MS5OYWNrUmVxdWVzdBoXLnNsdWljZS52MS5OYWNrUmVzcG9uc2USVQoORXh0ZW5kRGVhZGxpbmUSIC5zbHVpY2UudjEuRXh0ZW5kRGVhZGxpbmVSZXF1ZXN0GiEuc2x1aWNlLnYxLkV4dGVuZERlYWRsaW5lUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_duration, file_google_protobuf_timestamp, file_sluice_v1_message]);
+
+/**
+ * Request for Fetch.
+ *
+ * @generated from message sluice.v1.FetchRequest
+ */
+export type FetchRequest = Message<"sluice.v1.FetchRequest"> & {
+  /**
+   * The topic.
+   *
+   * @generated from field: string topic = 1;
+   */
+  topic: string;
+
+  /**
+   * The group.
+   *
+   * @generated from field: string group = 2;
+   */
+  group: string;
+
+  /**
+   * The most messages to lease. Default 1; at most 10000.
+   *
+   * @generated from field: uint32 max_messages = 3;
+   */
+  maxMessages: number;
+
+  /**
+   * How long to wait for the first message. Default 0 (answer at once); at
+   * most 30 s.
+   *
+   * @generated from field: google.protobuf.Duration max_wait = 4;
+   */
+  maxWait?: Duration | undefined;
+};
+
+/**
+ * Describes the message sluice.v1.FetchRequest.
+ * Use `create(FetchRequestSchema)` to create a new message.
+ */
+export const FetchRequestSchema: GenMessage<FetchRequest> = /*@__PURE__*/
+  messageDesc(file_sluice_v1_broker, 0);
+
+/**
+ * Response of Fetch.
+ *
+ * @generated from message sluice.v1.FetchResponse
+ */
+export type FetchResponse = Message<"sluice.v1.FetchResponse"> & {
+  /**
+   * The leased messages; empty when none arrived within `max_wait`.
+   *
+   * @generated from field: repeated sluice.v1.Delivery deliveries = 1;
+   */
+  deliveries: Delivery[];
+
+  /**
+   * When the leases end.
+   *
+   * @generated from field: google.protobuf.Timestamp deadline = 2;
+   */
+  deadline?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message sluice.v1.FetchResponse.
+ * Use `create(FetchResponseSchema)` to create a new message.
+ */
+export const FetchResponseSchema: GenMessage<FetchResponse> = /*@__PURE__*/
+  messageDesc(file_sluice_v1_broker, 1);
+
+/**
+ * Request for Ack.
+ *
+ * @generated from message sluice.v1.AckRequest
+ */
+export type AckRequest = Message<"sluice.v1.AckRequest"> & {
+  /**
+   * The topic.
+   *
+   * @generated from field: string topic = 1;
+   */
+  topic: string;
+
+  /**
+   * The group.
+   *
+   * @generated from field: string group = 2;
+   */
+  group: string;
+
+  /**
+   * The positions to acknowledge.
+   *
+   * @generated from field: repeated sluice.v1.Position positions = 3;
+   */
+  positions: Position[];
+};
+
+/**
+ * Describes the message sluice.v1.AckRequest.
+ * Use `create(AckRequestSchema)` to create a new message.
+ */
+export const AckRequestSchema: GenMessage<AckRequest> = /*@__PURE__*/
+  messageDesc(file_sluice_v1_broker, 2);
+
+/**
+ * Response of Ack.
+ *
+ * @generated from message sluice.v1.AckResponse
+ */
+export type AckResponse = Message<"sluice.v1.AckResponse"> & {
+  /**
+   * How many positions were acknowledged now.
+   *
+   * @generated from field: uint32 acked = 1;
+   */
+  acked: number;
+
+  /**
+   * How many were ignored (not leased, already acknowledged, unknown).
+   *
+   * @generated from field: uint32 ignored = 2;
+   */
+  ignored: number;
+};
+
+/**
+ * Describes the message sluice.v1.AckResponse.
+ * Use `create(AckResponseSchema)` to create a new message.
+ */
+export const AckResponseSchema: GenMessage<AckResponse> = /*@__PURE__*/
+  messageDesc(file_sluice_v1_broker, 3);
+
+/**
+ * Request for Nack.
+ *
+ * @generated from message sluice.v1.NackRequest
+ */
+export type NackRequest = Message<"sluice.v1.NackRequest"> & {
+  /**
+   * The topic.
+   *
+   * @generated from field: string topic = 1;
+   */
+  topic: string;
+
+  /**
+   * The group.
+   *
+   * @generated from field: string group = 2;
+   */
+  group: string;
+
+  /**
+   * The positions to give back; each must be leased by Fetch.
+   *
+   * @generated from field: repeated sluice.v1.Position positions = 3;
+   */
+  positions: Position[];
+
+  /**
+   * How long to wait before redelivery; unset: the group's retry backoff.
+   *
+   * @generated from field: google.protobuf.Duration delay = 4;
+   */
+  delay?: Duration | undefined;
+};
+
+/**
+ * Describes the message sluice.v1.NackRequest.
+ * Use `create(NackRequestSchema)` to create a new message.
+ */
+export const NackRequestSchema: GenMessage<NackRequest> = /*@__PURE__*/
+  messageDesc(file_sluice_v1_broker, 4);
+
+/**
+ * Response of Nack.
+ *
+ * @generated from message sluice.v1.NackResponse
+ */
+export type NackResponse = Message<"sluice.v1.NackResponse"> & {
+};
+
+/**
+ * Describes the message sluice.v1.NackResponse.
+ * Use `create(NackResponseSchema)` to create a new message.
+ */
+export const NackResponseSchema: GenMessage<NackResponse> = /*@__PURE__*/
+  messageDesc(file_sluice_v1_broker, 5);
+
+/**
+ * Request for ExtendDeadline.
+ *
+ * @generated from message sluice.v1.ExtendDeadlineRequest
+ */
+export type ExtendDeadlineRequest = Message<"sluice.v1.ExtendDeadlineRequest"> & {
+  /**
+   * The topic.
+   *
+   * @generated from field: string topic = 1;
+   */
+  topic: string;
+
+  /**
+   * The group.
+   *
+   * @generated from field: string group = 2;
+   */
+  group: string;
+
+  /**
+   * The positions whose leases to extend; each must be leased by Fetch.
+   *
+   * @generated from field: repeated sluice.v1.Position positions = 3;
+   */
+  positions: Position[];
+
+  /**
+   * The new deadline, from now. From 1 s to 600 s.
+   *
+   * @generated from field: google.protobuf.Duration deadline = 4;
+   */
+  deadline?: Duration | undefined;
+};
+
+/**
+ * Describes the message sluice.v1.ExtendDeadlineRequest.
+ * Use `create(ExtendDeadlineRequestSchema)` to create a new message.
+ */
+export const ExtendDeadlineRequestSchema: GenMessage<ExtendDeadlineRequest> = /*@__PURE__*/
+  messageDesc(file_sluice_v1_broker, 6);
+
+/**
+ * Response of ExtendDeadline.
+ *
+ * @generated from message sluice.v1.ExtendDeadlineResponse
+ */
+export type ExtendDeadlineResponse = Message<"sluice.v1.ExtendDeadlineResponse"> & {
+};
+
+/**
+ * Describes the message sluice.v1.ExtendDeadlineResponse.
+ * Use `create(ExtendDeadlineResponseSchema)` to create a new message.
+ */
+export const ExtendDeadlineResponseSchema: GenMessage<ExtendDeadlineResponse> = /*@__PURE__*/
+  messageDesc(file_sluice_v1_broker, 7);
 
 /**
  * Request for Publish.
@@ -42,7 +290,7 @@ export type PublishRequest = Message<"sluice.v1.PublishRequest"> & {
  * Use `create(PublishRequestSchema)` to create a new message.
  */
 export const PublishRequestSchema: GenMessage<PublishRequest> = /*@__PURE__*/
-  messageDesc(file_sluice_v1_broker, 0);
+  messageDesc(file_sluice_v1_broker, 8);
 
 /**
  * Response of Publish.
@@ -63,7 +311,7 @@ export type PublishResponse = Message<"sluice.v1.PublishResponse"> & {
  * Use `create(PublishResponseSchema)` to create a new message.
  */
 export const PublishResponseSchema: GenMessage<PublishResponse> = /*@__PURE__*/
-  messageDesc(file_sluice_v1_broker, 1);
+  messageDesc(file_sluice_v1_broker, 9);
 
 /**
  * One pipelined publish request on PublishStream.
@@ -99,7 +347,7 @@ export type PublishStreamRequest = Message<"sluice.v1.PublishStreamRequest"> & {
  * Use `create(PublishStreamRequestSchema)` to create a new message.
  */
 export const PublishStreamRequestSchema: GenMessage<PublishStreamRequest> = /*@__PURE__*/
-  messageDesc(file_sluice_v1_broker, 2);
+  messageDesc(file_sluice_v1_broker, 10);
 
 /**
  * The response to one PublishStreamRequest.
@@ -134,7 +382,7 @@ export type PublishStreamResponse = Message<"sluice.v1.PublishStreamResponse"> &
  * Use `create(PublishStreamResponseSchema)` to create a new message.
  */
 export const PublishStreamResponseSchema: GenMessage<PublishStreamResponse> = /*@__PURE__*/
-  messageDesc(file_sluice_v1_broker, 3);
+  messageDesc(file_sluice_v1_broker, 11);
 
 /**
  * Why one request of a stream failed.
@@ -163,7 +411,7 @@ export type RequestError = Message<"sluice.v1.RequestError"> & {
  * Use `create(RequestErrorSchema)` to create a new message.
  */
 export const RequestErrorSchema: GenMessage<RequestError> = /*@__PURE__*/
-  messageDesc(file_sluice_v1_broker, 4);
+  messageDesc(file_sluice_v1_broker, 12);
 
 /**
  * A message from a subscriber.
@@ -216,7 +464,7 @@ export type SubscribeRequest = Message<"sluice.v1.SubscribeRequest"> & {
  * Use `create(SubscribeRequestSchema)` to create a new message.
  */
 export const SubscribeRequestSchema: GenMessage<SubscribeRequest> = /*@__PURE__*/
-  messageDesc(file_sluice_v1_broker, 5);
+  messageDesc(file_sluice_v1_broker, 13);
 
 /**
  * Opens the subscription. Must be the first message, and only once.
@@ -267,6 +515,14 @@ export type SubscribeRequest_Open = Message<"sluice.v1.SubscribeRequest.Open"> &
    * @generated from field: string consumer_name = 6;
    */
   consumerName: string;
+
+  /**
+   * When true, the broker answers each `ack` that carries an `ack_id` with
+   * an `ack_confirmation` once those acks are durable.
+   *
+   * @generated from field: bool ack_confirmations = 7;
+   */
+  ackConfirmations: boolean;
 };
 
 /**
@@ -274,7 +530,7 @@ export type SubscribeRequest_Open = Message<"sluice.v1.SubscribeRequest.Open"> &
  * Use `create(SubscribeRequest_OpenSchema)` to create a new message.
  */
 export const SubscribeRequest_OpenSchema: GenMessage<SubscribeRequest_Open> = /*@__PURE__*/
-  messageDesc(file_sluice_v1_broker, 5, 0);
+  messageDesc(file_sluice_v1_broker, 13, 0);
 
 /**
  * Acknowledges messages: they are done and never delivered again to this group.
@@ -288,6 +544,14 @@ export type SubscribeRequest_Ack = Message<"sluice.v1.SubscribeRequest.Ack"> & {
    * @generated from field: repeated sluice.v1.Position positions = 1;
    */
   positions: Position[];
+
+  /**
+   * Chosen by the client; echoed in the `ack_confirmation` when `open`
+   * asked for confirmations. 0: no confirmation wanted for this ack.
+   *
+   * @generated from field: uint64 ack_id = 2;
+   */
+  ackId: bigint;
 };
 
 /**
@@ -295,7 +559,7 @@ export type SubscribeRequest_Ack = Message<"sluice.v1.SubscribeRequest.Ack"> & {
  * Use `create(SubscribeRequest_AckSchema)` to create a new message.
  */
 export const SubscribeRequest_AckSchema: GenMessage<SubscribeRequest_Ack> = /*@__PURE__*/
-  messageDesc(file_sluice_v1_broker, 5, 1);
+  messageDesc(file_sluice_v1_broker, 13, 1);
 
 /**
  * Gives messages back: they are redelivered, after `delay` if set.
@@ -323,7 +587,7 @@ export type SubscribeRequest_Nack = Message<"sluice.v1.SubscribeRequest.Nack"> &
  * Use `create(SubscribeRequest_NackSchema)` to create a new message.
  */
 export const SubscribeRequest_NackSchema: GenMessage<SubscribeRequest_Nack> = /*@__PURE__*/
-  messageDesc(file_sluice_v1_broker, 5, 2);
+  messageDesc(file_sluice_v1_broker, 13, 2);
 
 /**
  * Extends the leases of messages still being worked on.
@@ -351,7 +615,7 @@ export type SubscribeRequest_Extend = Message<"sluice.v1.SubscribeRequest.Extend
  * Use `create(SubscribeRequest_ExtendSchema)` to create a new message.
  */
 export const SubscribeRequest_ExtendSchema: GenMessage<SubscribeRequest_Extend> = /*@__PURE__*/
-  messageDesc(file_sluice_v1_broker, 5, 3);
+  messageDesc(file_sluice_v1_broker, 13, 3);
 
 /**
  * A message from the broker to a subscriber.
@@ -380,6 +644,14 @@ export type SubscribeResponse = Message<"sluice.v1.SubscribeResponse"> & {
      */
     value: SubscribeResponse_Deliveries;
     case: "deliveries";
+  } | {
+    /**
+     * Acks made durable, when `open` asked for confirmations.
+     *
+     * @generated from field: sluice.v1.SubscribeResponse.AckConfirmation ack_confirmation = 3;
+     */
+    value: SubscribeResponse_AckConfirmation;
+    case: "ackConfirmation";
   } | { case: undefined; value?: undefined };
 };
 
@@ -388,7 +660,7 @@ export type SubscribeResponse = Message<"sluice.v1.SubscribeResponse"> & {
  * Use `create(SubscribeResponseSchema)` to create a new message.
  */
 export const SubscribeResponseSchema: GenMessage<SubscribeResponse> = /*@__PURE__*/
-  messageDesc(file_sluice_v1_broker, 6);
+  messageDesc(file_sluice_v1_broker, 14);
 
 /**
  * Confirms `open`.
@@ -423,7 +695,7 @@ export type SubscribeResponse_Subscribed = Message<"sluice.v1.SubscribeResponse.
  * Use `create(SubscribeResponse_SubscribedSchema)` to create a new message.
  */
 export const SubscribeResponse_SubscribedSchema: GenMessage<SubscribeResponse_Subscribed> = /*@__PURE__*/
-  messageDesc(file_sluice_v1_broker, 6, 0);
+  messageDesc(file_sluice_v1_broker, 14, 0);
 
 /**
  * A batch of deliveries.
@@ -452,7 +724,42 @@ export type SubscribeResponse_Deliveries = Message<"sluice.v1.SubscribeResponse.
  * Use `create(SubscribeResponse_DeliveriesSchema)` to create a new message.
  */
 export const SubscribeResponse_DeliveriesSchema: GenMessage<SubscribeResponse_Deliveries> = /*@__PURE__*/
-  messageDesc(file_sluice_v1_broker, 6, 1);
+  messageDesc(file_sluice_v1_broker, 14, 1);
+
+/**
+ * Confirms that the acks of one `ack` message are durable.
+ *
+ * @generated from message sluice.v1.SubscribeResponse.AckConfirmation
+ */
+export type SubscribeResponse_AckConfirmation = Message<"sluice.v1.SubscribeResponse.AckConfirmation"> & {
+  /**
+   * The `ack_id` of the `ack` message.
+   *
+   * @generated from field: uint64 ack_id = 1;
+   */
+  ackId: bigint;
+
+  /**
+   * How many of its positions were acknowledged.
+   *
+   * @generated from field: uint32 acked = 2;
+   */
+  acked: number;
+
+  /**
+   * Its positions that were ignored (not leased, already acknowledged).
+   *
+   * @generated from field: repeated sluice.v1.Position ignored = 3;
+   */
+  ignored: Position[];
+};
+
+/**
+ * Describes the message sluice.v1.SubscribeResponse.AckConfirmation.
+ * Use `create(SubscribeResponse_AckConfirmationSchema)` to create a new message.
+ */
+export const SubscribeResponse_AckConfirmationSchema: GenMessage<SubscribeResponse_AckConfirmation> = /*@__PURE__*/
+  messageDesc(file_sluice_v1_broker, 14, 2);
 
 /**
  * One message leased to a subscriber.
@@ -480,7 +787,7 @@ export type Delivery = Message<"sluice.v1.Delivery"> & {
  * Use `create(DeliverySchema)` to create a new message.
  */
 export const DeliverySchema: GenMessage<Delivery> = /*@__PURE__*/
-  messageDesc(file_sluice_v1_broker, 7);
+  messageDesc(file_sluice_v1_broker, 15);
 
 /**
  * Publishing and consuming.
@@ -550,6 +857,57 @@ export const BrokerService: GenService<{
     methodKind: "bidi_streaming";
     input: typeof SubscribeRequestSchema;
     output: typeof SubscribeResponseSchema;
+  },
+  /**
+   * Pull-style consuming for clients that cannot hold a stream (and for
+   * grpcurl): leases up to `max_messages` of the group's messages to the
+   * caller under the group's ack deadline, waiting up to `max_wait` for the
+   * first one. The same dispatcher serves Subscribe streams: a message leased
+   * by Fetch is not handed to a stream meanwhile, and the other way round.
+   * Returns an empty list when nothing arrived in time.
+   * Errors: NOT_FOUND (no such topic or group; Fetch does not create groups),
+   * INVALID_ARGUMENT (max_messages over 10000, max_wait over 30 s).
+   *
+   * @generated from rpc sluice.v1.BrokerService.Fetch
+   */
+  fetch: {
+    methodKind: "unary";
+    input: typeof FetchRequestSchema;
+    output: typeof FetchResponseSchema;
+  },
+  /**
+   * Acknowledges messages of a group, from Fetch or from any stream. Answers
+   * once the acks are durable. Positions that are not leased or waiting are
+   * ignored and counted. Errors: NOT_FOUND.
+   *
+   * @generated from rpc sluice.v1.BrokerService.Ack
+   */
+  ack: {
+    methodKind: "unary";
+    input: typeof AckRequestSchema;
+    output: typeof AckResponseSchema;
+  },
+  /**
+   * Gives back messages leased by Fetch, for redelivery after `delay` (or the
+   * group's retry backoff when unset). Errors: NOT_FOUND, INVALID_ARGUMENT.
+   *
+   * @generated from rpc sluice.v1.BrokerService.Nack
+   */
+  nack: {
+    methodKind: "unary";
+    input: typeof NackRequestSchema;
+    output: typeof NackResponseSchema;
+  },
+  /**
+   * Extends the leases of messages leased by Fetch to `deadline` from now.
+   * Errors: NOT_FOUND, INVALID_ARGUMENT (deadline outside 1 s to 600 s).
+   *
+   * @generated from rpc sluice.v1.BrokerService.ExtendDeadline
+   */
+  extendDeadline: {
+    methodKind: "unary";
+    input: typeof ExtendDeadlineRequestSchema;
+    output: typeof ExtendDeadlineResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_sluice_v1_broker, 0);

@@ -12,7 +12,7 @@ import type { Message as Message$1 } from "@bufbuild/protobuf";
  * Describes the file sluice/v1/message.proto.
  */
 export const file_sluice_v1_message: GenFile = /*@__PURE__*/
-  fileDesc("ChdzbHVpY2UvdjEvbWVzc2FnZS5wcm90bxIJc2x1aWNlLnYxIoECCgdNZXNzYWdlEg0KBXRvcGljGAEgASgJEhEKCXBhcnRpdGlvbhgCIAEoDRIOCgZvZmZzZXQYAyABKAQSCwoDa2V5GAQgASgJEg8KB3BheWxvYWQYBSABKAwSMAoHaGVhZGVycxgGIAMoCzIfLnNsdWljZS52MS5NZXNzYWdlLkhlYWRlcnNFbnRyeRIwCgxwdWJsaXNoX3RpbWUYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCm1lc3NhZ2VfaWQYCCABKAkaLgoMSGVhZGVyc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEi0QEKDlB1Ymxpc2hNZXNzYWdlEgsKA2tleRgBIAEoCRIPCgdwYXlsb2FkGAIgASgMEjcKB2hlYWRlcnMYAyADKAsyJi5zbHVpY2UudjEuUHVibGlzaE1lc3NhZ2UuSGVhZGVyc0VudHJ5EhYKCXBhcnRpdGlvbhgEIAEoDUgAiAEBEhIKCm1lc3NhZ2VfaWQYBSABKAkaLgoMSGVhZGVyc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAFCDAoKX3BhcnRpdGlvbiIyCg1QdWJsaXNoUmVzdWx0EhEKCXBhcnRpdGlvbhgBIAEoDRIOCgZvZmZzZXQYAiABKAQiLQoIUG9zaXRpb24SEQoJcGFydGl0aW9uGAEgASgNEg4KBm9mZnNldBgCIAEoBCLdAQoNU3RhcnRQb3NpdGlvbhIrCgRraW5kGAEgASgOMh0uc2x1aWNlLnYxLlN0YXJ0UG9zaXRpb24uS2luZBIOCgZvZmZzZXQYAiABKAQSKAoEdGltZRgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiZQoES2luZBIUChBLSU5EX1VOU1BFQ0lGSUVEEAASEQoNS0lORF9FQVJMSUVTVBABEg8KC0tJTkRfTEFURVNUEAISDwoLS0lORF9PRkZTRVQQAxISCg5LSU5EX1RJTUVTVEFNUBAEIkAKDUdyb3VwU2V0dGluZ3MSLwoMYWNrX2RlYWRsaW5lGAEgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uIlAKD1JldGVudGlvblBvbGljeRIqCgdtYXhfYWdlGAEgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEhEKCW1heF9ieXRlcxgCIAEoBGIGcHJvdG8z", [file_google_protobuf_duration, file_google_protobuf_timestamp]);
+  fileDesc("ChdzbHVpY2UvdjEvbWVzc2FnZS5wcm90bxIJc2x1aWNlLnYxIoECCgdNZXNzYWdlEg0KBXRvcGljGAEgASgJEhEKCXBhcnRpdGlvbhgCIAEoDRIOCgZvZmZzZXQYAyABKAQSCwoDa2V5GAQgASgJEg8KB3BheWxvYWQYBSABKAwSMAoHaGVhZGVycxgGIAMoCzIfLnNsdWljZS52MS5NZXNzYWdlLkhlYWRlcnNFbnRyeRIwCgxwdWJsaXNoX3RpbWUYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCm1lc3NhZ2VfaWQYCCABKAkaLgoMSGVhZGVyc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEi0QEKDlB1Ymxpc2hNZXNzYWdlEgsKA2tleRgBIAEoCRIPCgdwYXlsb2FkGAIgASgMEjcKB2hlYWRlcnMYAyADKAsyJi5zbHVpY2UudjEuUHVibGlzaE1lc3NhZ2UuSGVhZGVyc0VudHJ5EhYKCXBhcnRpdGlvbhgEIAEoDUgAiAEBEhIKCm1lc3NhZ2VfaWQYBSABKAkaLgoMSGVhZGVyc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAFCDAoKX3BhcnRpdGlvbiJFCg1QdWJsaXNoUmVzdWx0EhEKCXBhcnRpdGlvbhgBIAEoDRIOCgZvZmZzZXQYAiABKAQSEQoJZHVwbGljYXRlGAMgASgIIi0KCFBvc2l0aW9uEhEKCXBhcnRpdGlvbhgBIAEoDRIOCgZvZmZzZXQYAiABKAQi3QEKDVN0YXJ0UG9zaXRpb24SKwoEa2luZBgBIAEoDjIdLnNsdWljZS52MS5TdGFydFBvc2l0aW9uLktpbmQSDgoGb2Zmc2V0GAIgASgEEigKBHRpbWUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wImUKBEtpbmQSFAoQS0lORF9VTlNQRUNJRklFRBAAEhEKDUtJTkRfRUFSTElFU1QQARIPCgtLSU5EX0xBVEVTVBACEg8KC0tJTkRfT0ZGU0VUEAMSEgoOS0lORF9USU1FU1RBTVAQBCL4AQoNR3JvdXBTZXR0aW5ncxIvCgxhY2tfZGVhZGxpbmUYASABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SFAoHb3JkZXJlZBgCIAEoCEgAiAEBEi4KDXJldHJ5X2JhY2tvZmYYAyABKAsyFy5zbHVpY2UudjEuUmV0cnlCYWNrb2ZmEhsKDm1heF9kZWxpdmVyaWVzGAQgASgNSAGIAQESHgoRZGVhZF9sZXR0ZXJfdG9waWMYBSABKAlIAogBAUIKCghfb3JkZXJlZEIRCg9fbWF4X2RlbGl2ZXJpZXNCFAoSX2RlYWRfbGV0dGVyX3RvcGljIl4KDFJldHJ5QmFja29mZhImCgNtaW4YASABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SJgoDbWF4GAIgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uIlAKD1JldGVudGlvblBvbGljeRIqCgdtYXhfYWdlGAEgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEhEKCW1heF9ieXRlcxgCIAEoBGIGcHJvdG8z", [file_google_protobuf_duration, file_google_protobuf_timestamp]);
 
 /**
  * A message as it is stored in a partition and delivered to consumers.
@@ -156,6 +156,15 @@ export type PublishResult = Message$1<"sluice.v1.PublishResult"> & {
    * @generated from field: uint64 offset = 2;
    */
   offset: bigint;
+
+  /**
+   * True when the topic already held a message with the same `message_id`
+   * within its dedupe window: nothing new was stored, and `partition` and
+   * `offset` are those of the original.
+   *
+   * @generated from field: bool duplicate = 3;
+   */
+  duplicate: boolean;
 };
 
 /**
@@ -277,7 +286,8 @@ export const StartPosition_KindSchema: GenEnum<StartPosition_Kind> = /*@__PURE__
   enumDesc(file_sluice_v1_message, 4, 0);
 
 /**
- * Settings of a consumer group.
+ * Settings of a consumer group. In UpdateGroup, only the fields that are set
+ * change; in CreateGroup and Subscribe `open`, unset fields take defaults.
  *
  * @generated from message sluice.v1.GroupSettings
  */
@@ -289,6 +299,42 @@ export type GroupSettings = Message$1<"sluice.v1.GroupSettings"> & {
    * @generated from field: google.protobuf.Duration ack_deadline = 1;
    */
   ackDeadline?: Duration | undefined;
+
+  /**
+   * Messages with the same key are delivered in offset order, one at a time:
+   * the next message of a key is delivered only once the previous one is
+   * acknowledged or dead-lettered. Messages without a key are not
+   * constrained, and different keys still spread over the group's streams.
+   * Default false.
+   *
+   * @generated from field: optional bool ordered = 2;
+   */
+  ordered?: boolean | undefined;
+
+  /**
+   * The wait before redelivering a message after a nack without a delay or
+   * an expired deadline. Default: none (at once).
+   *
+   * @generated from field: sluice.v1.RetryBackoff retry_backoff = 3;
+   */
+  retryBackoff?: RetryBackoff | undefined;
+
+  /**
+   * After this many deliveries without an ack, a message is dead-lettered:
+   * published to `dead_letter_topic` (if set) and then counted as
+   * acknowledged. 0 means unlimited (the default).
+   *
+   * @generated from field: optional uint32 max_deliveries = 4;
+   */
+  maxDeliveries?: number | undefined;
+
+  /**
+   * The topic dead-lettered messages are published to. It must exist. Empty:
+   * dead-lettered messages are dropped from the group and counted.
+   *
+   * @generated from field: optional string dead_letter_topic = 5;
+   */
+  deadLetterTopic?: string | undefined;
 };
 
 /**
@@ -299,8 +345,37 @@ export const GroupSettingsSchema: GenMessage<GroupSettings> = /*@__PURE__*/
   messageDesc(file_sluice_v1_message, 5);
 
 /**
- * How long a topic keeps its messages. Stored with the topic and reported by
- * GetTopic; removal of old messages is not enforced yet.
+ * Exponential backoff with jitter: attempt n waits a random time between
+ * half and all of min(max, min * 2^(n-1)).
+ *
+ * @generated from message sluice.v1.RetryBackoff
+ */
+export type RetryBackoff = Message$1<"sluice.v1.RetryBackoff"> & {
+  /**
+   * The first wait. From 0 to 600 s.
+   *
+   * @generated from field: google.protobuf.Duration min = 1;
+   */
+  min?: Duration | undefined;
+
+  /**
+   * The largest wait. From `min` to 600 s.
+   *
+   * @generated from field: google.protobuf.Duration max = 2;
+   */
+  max?: Duration | undefined;
+};
+
+/**
+ * Describes the message sluice.v1.RetryBackoff.
+ * Use `create(RetryBackoffSchema)` to create a new message.
+ */
+export const RetryBackoffSchema: GenMessage<RetryBackoff> = /*@__PURE__*/
+  messageDesc(file_sluice_v1_message, 6);
+
+/**
+ * How long a topic keeps its messages. Old messages are removed from the
+ * head of each partition in the background.
  *
  * @generated from message sluice.v1.RetentionPolicy
  */
@@ -313,7 +388,8 @@ export type RetentionPolicy = Message$1<"sluice.v1.RetentionPolicy"> & {
   maxAge?: Duration | undefined;
 
   /**
-   * Maximum bytes per partition. Zero means unlimited.
+   * Maximum bytes per partition (approximate, as LevelDB measures it). Zero
+   * means unlimited.
    *
    * @generated from field: uint64 max_bytes = 2;
    */
@@ -325,5 +401,5 @@ export type RetentionPolicy = Message$1<"sluice.v1.RetentionPolicy"> & {
  * Use `create(RetentionPolicySchema)` to create a new message.
  */
 export const RetentionPolicySchema: GenMessage<RetentionPolicy> = /*@__PURE__*/
-  messageDesc(file_sluice_v1_message, 6);
+  messageDesc(file_sluice_v1_message, 7);
 
