@@ -21,10 +21,18 @@ export class AckPersister {
     private readonly logger: Logger,
   ) {}
 
-  /** Marks a group as having unpersisted acks. */
-  readonly mark = (group: Group): void => {
+  /** Resolvers waiting for the next persist task to be durable. */
+  #waiters: Waiter[] = [];
+
+  /**
+   * Marks a group as having unpersisted state. With `wait`, returns a promise
+   * that resolves once that state is durable (rejects if the write fails).
+   */
+  readonly mark = (group: Group, wait = false): Promise<void> | undefined => {
     this.#dirty.add(group);
     this.#queue();
+    if (!wait) return undefined;
+    return new Promise((resolve, reject) => this.#waiters.push({ resolve, reject }));
   };
 
   /** Resolves once every ack marked so far is persisted (or failed). */
@@ -39,14 +47,17 @@ export class AckPersister {
     if (this.#queued) return;
     this.#queued = true;
     const written: Array<[Group, GroupPartition]> = [];
+    let waiters: Waiter[] = [];
     this.writes.submit({
       build: (batch) => {
         this.#queued = false;
+        waiters = this.#waiters;
+        this.#waiters = [];
         for (const g of this.#dirty) {
           if (g.deleted) continue;
           for (const gp of g.partitions) {
             if (!gp.dirty) continue;
-            batch.putGroupPartition(g.meta.id, gp.partition, gp.state());
+            batch.putGroupPartition(g.meta.id, gp.partition, gp.state(g.meta.maxDeliveries > 0));
             gp.dirty = false;
             written.push([g, gp]);
           }
@@ -54,6 +65,10 @@ export class AckPersister {
         this.#dirty.clear();
       },
       done: (err) => {
+        for (const w of waiters) {
+          if (err === undefined) w.resolve();
+          else w.reject(err);
+        }
         if (err === undefined) return;
         this.logger.warn({ err, partitions: written.length }, "persisting acks failed; retrying");
         for (const [g, gp] of written) {
@@ -67,4 +82,9 @@ export class AckPersister {
       },
     });
   }
+}
+
+interface Waiter {
+  resolve: () => void;
+  reject: (err: unknown) => void;
 }

@@ -1,29 +1,21 @@
-import { randomUUID } from "node:crypto";
-import type { GroupMeta, GroupPartitionState, Storage, StoredRecord, TopicMeta } from "../storage/storage.js";
+import type { Storage, StoredRecord, TopicMeta, WriteBatch } from "../storage/storage.js";
 import { AckPersister } from "./ack-persister.js";
 import { BrokerError } from "./broker-error.js";
 import { type Clock, systemClock } from "./clock.js";
-import { Group } from "./group.js";
-import { GroupPartition } from "./group-partition.js";
+import { GroupManager, type IdCounters } from "./group-manager.js";
 import { type Logger, silentLogger } from "./logger.js";
 import { checkName } from "./names.js";
 import { PartitionLog } from "./partition-log.js";
 import { partitionForKey } from "./partitioner.js";
 import type { RecordCodec } from "./record-codec.js";
-import { findOffsetAtTime } from "./seek.js";
 import { fromStorageError } from "./storage-errors.js";
-import { Subscription } from "./subscription.js";
 import { Topic } from "./topic.js";
 import {
   type BrokerLimits,
-  DEFAULT_ACK_DEADLINE_MS,
   DEFAULT_LIMITS,
-  DEFAULT_MAX_IN_FLIGHT,
-  type GroupSettings,
   type PartitionInfo,
   type PublishInput,
   type PublishResult,
-  type StartPosition,
   type TopicSettings,
 } from "./types.js";
 import { WriteQueue } from "./write-queue.js";
@@ -37,20 +29,6 @@ export interface BrokerOptions {
   /** Flush every commit to stable storage before answering (power-loss safe). */
   readonly fsync?: boolean;
   readonly limits?: Partial<BrokerLimits>;
-}
-
-/** What a subscriber asks for when it opens a stream. */
-export interface SubscribeOptions {
-  readonly topic: string;
-  readonly group: string;
-  /** 0 means the default (1000). */
-  readonly maxInFlight: number;
-  /** Used only when the group is created by this call. */
-  readonly start?: StartPosition | undefined;
-  /** Used only when the group is created by this call. */
-  readonly settings?: Partial<GroupSettings> | undefined;
-  readonly consumerName?: string;
-  readonly peer?: string;
 }
 
 /**
@@ -69,11 +47,10 @@ export class Broker {
   readonly #acks: AckPersister;
   /** Names being created, so concurrent creates of one name conflict. */
   readonly #creating = new Set<string>();
-  /** Groups being created, so concurrent subscribers can wait for them. */
-  readonly #groupCreations = new Map<string, Promise<Group>>();
-  #nextTopicId = 1;
-  #nextGroupId = 1;
+  readonly #ids: IdCounters = { nextTopicId: 1, nextGroupId: 1 };
   #closing = false;
+  /** Consumer groups and the ways to consume them. */
+  readonly groups: GroupManager;
 
   private constructor(options: BrokerOptions) {
     this.#storage = options.storage;
@@ -83,6 +60,18 @@ export class Broker {
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
     this.#writes = new WriteQueue(this.#storage, options.fsync ?? false);
     this.#acks = new AckPersister(this.#writes, this.#clock, this.#logger);
+    this.groups = new GroupManager({
+      clock: this.#clock,
+      codec: this.#codec,
+      logger: this.#logger,
+      limits: this.limits,
+      ids: this.#ids,
+      acks: this.#acks,
+      topic: (name) => this.topic(name),
+      write: (build) => this.#write(build),
+      publish: (topic, messages) => this.publish(topic, messages),
+      checkOpen: () => this.#checkOpen(),
+    });
   }
 
   /**
@@ -92,8 +81,8 @@ export class Broker {
   static async open(options: BrokerOptions): Promise<Broker> {
     const b = new Broker(options);
     const state = await b.#storage.load();
-    b.#nextTopicId = state.nextTopicId;
-    b.#nextGroupId = state.nextGroupId;
+    b.#ids.nextTopicId = state.nextTopicId;
+    b.#ids.nextGroupId = state.nextGroupId;
     const byId = new Map<number, Topic>();
     for (const meta of state.topics) {
       const topic = await b.#loadTopic(meta);
@@ -104,7 +93,7 @@ export class Broker {
       const topic = byId.get(meta.topicId);
       if (topic === undefined) continue;
       const states = topic.partitions.map((_, p) => state.groupPartitions.get(`${meta.id}/${p}`));
-      topic.groups.set(meta.name, b.#makeGroup(meta, topic, states));
+      topic.groups.set(meta.name, b.groups.make(meta, topic, states));
     }
     // Finish purges a crash interrupted.
     b.#purgeInBackground();
@@ -118,13 +107,6 @@ export class Broker {
       logs.push(new PartitionLog(this.#storage, meta.id, p, bounds));
     }
     return new Topic(meta, logs);
-  }
-
-  #makeGroup(meta: GroupMeta, topic: Topic, states: Array<GroupPartitionState | undefined>): Group {
-    const gps = topic.partitions.map(
-      (log, p) => new GroupPartition(log, states[p] ?? { committed: log.start, acked: [] }),
-    );
-    return new Group(meta, topic, gps, { clock: this.#clock, persist: this.#acks.mark });
   }
 
   // ---- topics ----
@@ -150,7 +132,7 @@ export class Broker {
       );
     }
     const meta: TopicMeta = {
-      id: this.#nextTopicId++,
+      id: this.#ids.nextTopicId++,
       name,
       partitions,
       retentionMaxAgeMs: settings.retentionMaxAgeMs,
@@ -159,7 +141,7 @@ export class Broker {
     };
     this.#creating.add(name);
     try {
-      await this.#write((batch) => batch.putTopic(meta).setNextIds(this.#nextTopicId, this.#nextGroupId));
+      await this.#write((batch) => batch.putTopic(meta).setNextIds(this.#ids.nextTopicId, this.#ids.nextGroupId));
     } finally {
       this.#creating.delete(name);
     }
@@ -303,121 +285,6 @@ export class Broker {
     }
   }
 
-  // ---- groups ----
-
-  /** The group `name` of `topic`. @throws not-found */
-  group(topicName: string, name: string): Group {
-    const topic = this.topic(topicName);
-    checkName("group", name);
-    const g = topic.groups.get(name);
-    if (g === undefined) throw new BrokerError("not-found", `group ${name} does not exist on topic ${topicName}`);
-    return g;
-  }
-
-  /** Creates a consumer group, positioned at `start` in every partition. */
-  async createGroup(
-    topicName: string,
-    name: string,
-    start: StartPosition = { kind: "earliest" },
-    settings: Partial<GroupSettings> = {},
-  ): Promise<Group> {
-    this.#checkOpen();
-    const topic = this.topic(topicName);
-    checkName("group", name);
-    const key = `${topicName}\u0000${name}`;
-    if (topic.groups.has(name) || this.#groupCreations.has(key)) {
-      throw new BrokerError("already-exists", `group ${name} already exists on topic ${topicName}`);
-    }
-    const ackDeadlineMs = checkAckDeadline(settings.ackDeadlineMs);
-    const creation = this.#createGroup(topic, name, start, ackDeadlineMs);
-    this.#groupCreations.set(key, creation);
-    try {
-      return await creation;
-    } finally {
-      this.#groupCreations.delete(key);
-    }
-  }
-
-  async #createGroup(topic: Topic, name: string, start: StartPosition, ackDeadlineMs: number): Promise<Group> {
-    const starts = await Promise.all(topic.partitions.map((log) => this.#startOffset(log, start)));
-    const meta: GroupMeta = {
-      id: this.#nextGroupId++,
-      topicId: topic.meta.id,
-      name,
-      ackDeadlineMs,
-      createdAt: this.#clock.now(),
-    };
-    const states = starts.map((committed) => ({ committed, acked: [] }));
-    await this.#write((batch) => {
-      if (topic.deleted) throw new BrokerError("not-found", `topic ${topic.name} does not exist`);
-      batch.putGroup(meta).setNextIds(this.#nextTopicId, this.#nextGroupId);
-      states.forEach((s, p) => batch.putGroupPartition(meta.id, p, s));
-    });
-    const group = this.#makeGroup(meta, topic, states);
-    topic.groups.set(name, group);
-    this.#logger.info({ topic: topic.name, group: name, start: start.kind }, "group created");
-    return group;
-  }
-
-
-  async #startOffset(log: PartitionLog, start: StartPosition): Promise<bigint> {
-    switch (start.kind) {
-      case "earliest":
-        return log.start;
-      case "latest":
-        return log.end;
-      case "offset":
-        return start.offset < log.start ? log.start : start.offset > log.end ? log.end : start.offset;
-      case "timestamp":
-        return findOffsetAtTime(log, start.timeMs, (v) => this.#codec.publishTime(v));
-    }
-  }
-
-  /** Deletes a group. With consumers connected it needs `force`. */
-  async deleteGroup(topicName: string, name: string, force: boolean): Promise<void> {
-    this.#checkOpen();
-    const group = this.group(topicName, name);
-    if (group.consumers.size > 0 && !force) {
-      throw new BrokerError(
-        "failed-precondition",
-        `group ${name} has ${group.consumers.size} connected consumers; disconnect them or set force`,
-      );
-    }
-    group.topic.groups.delete(name);
-    group.close(new BrokerError("aborted", `group ${name} was deleted`));
-    await this.#write((batch) => batch.deleteGroup(group.meta.id, group.partitions.length));
-    this.#logger.info({ topic: topicName, group: name }, "group deleted");
-  }
-
-  // ---- subscribing ----
-
-  /** Opens a subscription, creating the group on first use. */
-  async subscribe(options: SubscribeOptions): Promise<Subscription> {
-    this.#checkOpen();
-    const maxInFlight = options.maxInFlight === 0 ? DEFAULT_MAX_IN_FLIGHT : options.maxInFlight;
-    if (!Number.isInteger(maxInFlight) || maxInFlight < 1 || maxInFlight > this.limits.maxInFlight) {
-      throw new BrokerError("invalid-argument", `max_in_flight must be between 1 and ${this.limits.maxInFlight}; got ${maxInFlight}`);
-    }
-    const topic = this.topic(options.topic);
-    checkName("group", options.group);
-    const group =
-      topic.groups.get(options.group) ??
-      (await (this.#groupCreations.get(`${options.topic}\u0000${options.group}`) ??
-        this.createGroup(options.topic, options.group, options.start, options.settings)));
-    this.#checkOpen();
-    if (group.deleted) throw new BrokerError("aborted", `group ${options.group} was deleted`);
-    const sub = new Subscription(group, {
-      id: randomUUID(),
-      name: options.consumerName ?? "",
-      peer: options.peer ?? "",
-      maxInFlight,
-      maxBatchBytes: Math.max(1 << 20, this.limits.maxMessageBytes),
-      connectedAt: this.#clock.now(),
-    });
-    group.attach(sub);
-    return sub;
-  }
-
   // ---- lifecycle ----
 
   /**
@@ -444,7 +311,7 @@ export class Broker {
   }
 
   /** Writes one metadata change through the group-commit queue. */
-  #write(build: (batch: import("../storage/storage.js").WriteBatch) => void): Promise<void> {
+  #write(build: (batch: WriteBatch) => void): Promise<void> {
     return new Promise((resolve, reject) => {
       this.#writes.submit({
         build,
@@ -452,12 +319,4 @@ export class Broker {
       });
     });
   }
-}
-
-function checkAckDeadline(ms: number | undefined): number {
-  if (ms === undefined || ms === 0) return DEFAULT_ACK_DEADLINE_MS;
-  if (!Number.isFinite(ms) || ms < 1000 || ms > 600_000) {
-    throw new BrokerError("invalid-argument", `ack_deadline must be between 1s and 600s; got ${ms / 1000}s`);
-  }
-  return ms;
 }

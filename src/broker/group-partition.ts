@@ -4,38 +4,65 @@ import type { Lease } from "./lease.js";
 import { MinHeap } from "./min-heap.js";
 import type { PartitionLog } from "./partition-log.js";
 
-/** A message given back (nacked, expired, or released by a closed stream). */
+/** A message waiting to be delivered again, or (attempt 0) a parked one freed by its key. */
 export interface Waiting {
   readonly offset: bigint;
-  /** The attempt of its last delivery. */
+  /** The attempt of its last delivery; 0 if it was never delivered. */
   readonly attempt: number;
-  /** When it may be delivered again (ms since the epoch). */
+  /** Its key when it holds a key of an ordered group, else "". */
+  readonly key: string;
+  /** When it may be delivered (ms since the epoch). */
   readonly due: number;
+}
+
+/** A never-delivered record handed out by {@link GroupPartition.takeFresh}. */
+export interface FreshRecord {
+  readonly offset: bigint;
+  readonly value: Uint8Array;
+  readonly key: string;
+  /** Deliveries before a restart (0 normally). */
+  readonly priorAttempts: number;
 }
 
 /** How many fresh records a partition reads ahead for its group. */
 const READ_AHEAD_RECORDS = 1024;
 const READ_AHEAD_BYTES = 1 << 20;
+/** Past this many parked messages (ordered groups) reading stops until keys free up. */
+const MAX_PARKED = 100_000;
 
 /**
  * One group's state in one partition: durable acks, live leases, messages
- * waiting for redelivery, and a small read-ahead of records never delivered.
+ * waiting for redelivery, a small read-ahead of records never delivered, and
+ * for ordered groups the keys held by unacknowledged messages.
  *
  * Every offset below `fetchPos` is exactly one of: acknowledged, leased
- * (`inFlight`), waiting, or buffered. Offsets at or above it were never read.
+ * (`inFlight`), waiting, being dead-lettered, parked behind its key, or
+ * buffered. Offsets at or above it were never read.
  */
 export class GroupPartition {
-  readonly acks: AckSet;
+  acks: AckSet;
   readonly inFlight = new Map<bigint, Lease>();
   readonly waiting = new Map<bigint, Waiting>();
-  readonly #due = new MinHeap<Waiting>((w) => w.due);
+  /** Messages being published to the dead-letter topic, with their key. */
+  readonly deadLettering = new Map<bigint, string>();
+  /** Ordered groups: the offset currently holding each key. */
+  readonly keyHolders = new Map<string, bigint>();
+  /** Ordered groups: later messages of held keys, in offset order, and since when. */
+  readonly parked = new Map<string, { offsets: bigint[]; since: number }>();
+  #parkedCount = 0;
+  /** Delivery counts from before a restart, for groups with a delivery limit. */
+  readonly #restoredAttempts: Map<bigint, number>;
+  #due = new MinHeap<Waiting>((w) => w.due);
   #buffer: StoredRecord[] = [];
   #head = 0;
   /** The next offset to read from the log. */
   fetchPos: bigint;
-  #filling = false;
+  #filling = 0;
   /** Acks changed since the state was last persisted. */
   dirty = false;
+  deadLettered: bigint;
+  dropped: bigint;
+  skipped: bigint;
 
   constructor(
     readonly log: PartitionLog,
@@ -43,15 +70,30 @@ export class GroupPartition {
   ) {
     this.acks = new AckSet(state.committed, state.acked);
     this.fetchPos = this.acks.floor > log.start ? this.acks.floor : log.start;
+    this.#restoredAttempts = new Map(state.attempts ?? []);
+    this.deadLettered = state.deadLettered ?? 0n;
+    this.dropped = state.dropped ?? 0n;
+    this.skipped = state.skipped ?? 0n;
   }
 
   get partition(): number {
     return this.log.partition;
   }
 
-  /** The durable form of the ack state. */
-  state(): GroupPartitionState {
-    return { committed: this.acks.floor, acked: this.acks.ranges() };
+  /** The durable form of the state; delivery counts only when asked for. */
+  state(withAttempts: boolean): GroupPartitionState {
+    const base = {
+      committed: this.acks.floor,
+      acked: this.acks.ranges(),
+      deadLettered: this.deadLettered,
+      dropped: this.dropped,
+      skipped: this.skipped,
+    };
+    if (!withAttempts) return base;
+    const attempts = new Map(this.#restoredAttempts);
+    for (const l of this.inFlight.values()) attempts.set(l.offset, l.attempt);
+    for (const w of this.waiting.values()) if (w.attempt > 0) attempts.set(w.offset, w.attempt);
+    return { ...base, attempts: [...attempts].sort((a, b) => (a[0] < b[0] ? -1 : 1)) };
   }
 
   /** Messages at or above the committed offset not yet acknowledged. */
@@ -60,9 +102,16 @@ export class GroupPartition {
     return lag > 0n ? lag : 0n;
   }
 
-  /** Queues a message for redelivery at `due`. */
-  giveBack(offset: bigint, attempt: number, due: number): void {
-    const w: Waiting = { offset, attempt, due };
+  /** Messages waiting for a redelivery (not counting parked ones freed by their key). */
+  get pendingRedelivery(): number {
+    let n = 0;
+    for (const w of this.waiting.values()) if (w.attempt > 0) n++;
+    return n;
+  }
+
+  /** Queues a message for (re)delivery at `due`. */
+  giveBack(offset: bigint, attempt: number, key: string, due: number): void {
+    const w: Waiting = { offset, attempt, key, due };
     this.waiting.set(offset, w);
     this.#due.push(w);
   }
@@ -90,17 +139,31 @@ export class GroupPartition {
     return out;
   }
 
-  /** Removes and returns up to `max` never-delivered records (at least one if any, within `maxBytes`). */
-  takeFresh(max: number, maxBytes: number): StoredRecord[] {
+  /**
+   * Removes and returns up to `max` never-delivered records (at least one if
+   * any, within `maxBytes`). With `keyOf` (ordered groups), a record whose
+   * key is held by an unacknowledged message is parked instead, and a
+   * returned record takes hold of its key.
+   */
+  takeFresh(max: number, maxBytes: number, now: number, keyOf?: (value: Uint8Array) => string): FreshRecord[] {
     if (this.#head >= this.#buffer.length) this.#fillFromCache();
-    const out: StoredRecord[] = [];
+    const out: FreshRecord[] = [];
     let bytes = 0;
     while (out.length < max && this.#head < this.#buffer.length) {
       const r = this.#buffer[this.#head]!;
       if (out.length > 0 && bytes + r.value.byteLength > maxBytes) break;
-      bytes += r.value.byteLength;
       this.#buffer[this.#head++] = undefined as unknown as StoredRecord; // let it be collected
-      out.push(r);
+      const key = keyOf === undefined ? "" : keyOf(r.value);
+      if (key !== "") {
+        if (this.keyHolders.has(key)) {
+          this.#park(key, r.offset, now);
+          continue;
+        }
+        this.keyHolders.set(key, r.offset);
+      }
+      bytes += r.value.byteLength;
+      const prior = this.#restoredAttempts.get(r.offset) ?? 0;
+      out.push({ offset: r.offset, value: r.value, key, priorAttempts: prior });
     }
     if (this.#head >= this.#buffer.length) {
       this.#buffer = [];
@@ -109,23 +172,62 @@ export class GroupPartition {
     return out;
   }
 
+  /** Forgets a delivery count from before a restart once the message is settled. */
+  settled(offset: bigint): void {
+    if (this.#restoredAttempts.size > 0) this.#restoredAttempts.delete(offset);
+  }
+
+  /**
+   * The message at `offset` no longer holds `key` (acked or dead-lettered):
+   * the next parked message of the key, if any, becomes deliverable.
+   */
+  releaseKey(key: string, offset: bigint, now: number): void {
+    if (key === "" || this.keyHolders.get(key) !== offset) return;
+    const p = this.parked.get(key);
+    const next = p?.offsets.shift();
+    if (next === undefined) {
+      this.keyHolders.delete(key);
+      this.parked.delete(key);
+      return;
+    }
+    this.#parkedCount--;
+    if (p!.offsets.length === 0) this.parked.delete(key);
+    else p!.since = now;
+    this.keyHolders.set(key, next);
+    this.giveBack(next, this.#restoredAttempts.get(next) ?? 0, key, now);
+  }
+
+  /** Frees every parked message (the group stopped being ordered). */
+  releaseAllKeys(now: number): void {
+    for (const p of this.parked.values()) for (const o of p.offsets) this.giveBack(o, 0, "", now);
+    // Messages holding keys keep their leases; their acks then release nothing.
+    this.parked.clear();
+    this.keyHolders.clear();
+    this.#parkedCount = 0;
+  }
+
   /** Whether an asynchronous read from storage would find fresh records. */
   get needsFill(): boolean {
-    return !this.#filling && this.#head >= this.#buffer.length && this.fetchPos < this.log.end;
+    return (
+      this.#filling === 0 &&
+      this.#head >= this.#buffer.length &&
+      this.fetchPos < this.log.end &&
+      this.#parkedCount < MAX_PARKED
+    );
   }
 
   /** Reads the next fresh records from storage. Resolves true when it added any. */
   async fill(): Promise<boolean> {
     if (!this.needsFill) return false;
-    this.#filling = true;
+    const epoch = ++this.#filling;
     try {
       const from = this.fetchPos;
       const records = await this.log.read(from, READ_AHEAD_RECORDS, READ_AHEAD_BYTES);
-      // A seek or a reset while reading makes this read stale.
-      if (this.fetchPos !== from) return false;
+      // A seek or trim while reading makes this read stale.
+      if (this.#filling !== epoch || this.fetchPos !== from) return false;
       return this.#accept(records);
     } finally {
-      this.#filling = false;
+      if (this.#filling === epoch) this.#filling = 0;
     }
   }
 
@@ -136,8 +238,74 @@ export class GroupPartition {
     this.#head = 0;
   }
 
+  /**
+   * Starts over at `offset`: everything below counts as acknowledged,
+   * nothing at or above does, and all leases, waits, parked messages and
+   * read-ahead are forgotten. Returns the leases that were dropped, so their
+   * holders can forget them too.
+   */
+  reset(offset: bigint): Lease[] {
+    const dropped = [...this.inFlight.values()];
+    this.inFlight.clear();
+    this.waiting.clear();
+    this.#due = new MinHeap<Waiting>((w) => w.due);
+    this.deadLettering.clear();
+    this.keyHolders.clear();
+    this.parked.clear();
+    this.#parkedCount = 0;
+    this.#restoredAttempts.clear();
+    this.#buffer = [];
+    this.#head = 0;
+    this.#filling = 0; // any read in progress is now stale
+    this.acks = new AckSet(offset);
+    this.fetchPos = offset;
+    this.dirty = true;
+    return dropped;
+  }
+
+  /**
+   * The log's head moved to `start` (retention): offsets below it can never
+   * be delivered. Unacknowledged ones count as skipped; the group moves on.
+   * Returns the leases that were dropped.
+   */
+  trimmedTo(start: bigint, now: number): Lease[] {
+    if (this.acks.floor >= start) return [];
+    let acked = 0n;
+    for (const [s, e] of this.acks.ranges()) {
+      if (s >= start) break;
+      acked += (e < start ? e : start) - s;
+    }
+    this.skipped += start - this.acks.floor - acked;
+    const dropped: Lease[] = [];
+    for (const [o, l] of this.inFlight) {
+      if (o < start) {
+        this.inFlight.delete(o);
+        dropped.push(l);
+      }
+    }
+    for (const o of this.waiting.keys()) if (o < start) this.waiting.delete(o);
+    for (const o of this.deadLettering.keys()) if (o < start) this.deadLettering.delete(o);
+    for (const [k, o] of this.keyHolders) if (o < start) this.releaseKey(k, o, now);
+    this.acks.advanceFloor(start);
+    if (this.fetchPos < start) {
+      this.#buffer = [];
+      this.#head = 0;
+      this.#filling = 0;
+      this.fetchPos = start;
+    }
+    this.dirty = true;
+    return dropped;
+  }
+
+  #park(key: string, offset: bigint, now: number): void {
+    const p = this.parked.get(key);
+    if (p) p.offsets.push(offset);
+    else this.parked.set(key, { offsets: [offset], since: now });
+    this.#parkedCount++;
+  }
+
   #fillFromCache(): void {
-    if (this.#filling || this.fetchPos >= this.log.end) return;
+    if (this.#filling !== 0 || this.fetchPos >= this.log.end || this.#parkedCount >= MAX_PARKED) return;
     const records = this.log.readCached(this.fetchPos, READ_AHEAD_RECORDS);
     if (records !== undefined) this.#accept(records);
   }

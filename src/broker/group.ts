@@ -1,12 +1,14 @@
 import type { GroupMeta } from "../storage/storage.js";
-import { BrokerError } from "./broker-error.js";
+import type { BrokerError } from "./broker-error.js";
 import type { Clock } from "./clock.js";
 import type { GroupPartition } from "./group-partition.js";
 import type { Lease } from "./lease.js";
 import { LeaseTimeline } from "./lease-timeline.js";
 import { Notifier } from "./notifier.js";
-import type { Subscription } from "./subscription.js";
+import { retryDelay } from "./retry-backoff.js";
+import { Subscription } from "./subscription.js";
 import type { Topic } from "./topic.js";
+import type { DeadLetterReason, GroupSettings } from "./types.js";
 
 /** A position in a topic. */
 export interface Position {
@@ -20,17 +22,40 @@ export interface Taken {
   value: Uint8Array | undefined;
 }
 
+/** What {@link Group.ack} did. */
+export interface AckOutcome {
+  readonly acked: number;
+  readonly ignored: Position[];
+  /** Resolves once these acks are durable (only when asked for). */
+  readonly durable: Promise<void> | undefined;
+}
+
+/** A message to dead-letter, as the group hands it to the broker. */
+export interface DeadLetter {
+  readonly group: Group;
+  readonly gp: GroupPartition;
+  readonly offset: bigint;
+  readonly attempts: number;
+  readonly reason: DeadLetterReason;
+}
+
 /** What a group needs from the broker around it. */
 export interface GroupDeps {
   readonly clock: Clock;
-  /** Asks for the group's dirty ack state to be persisted soon. */
-  readonly persist: (group: Group) => void;
+  /** Asks for the group's dirty state to be persisted; with `wait`, resolves once durable. */
+  readonly persist: (group: Group, wait: boolean) => Promise<void> | undefined;
+  /** Publishes a message to the dead-letter topic; resolves to whether it was published (false: dropped). */
+  readonly deadLetter: (d: DeadLetter) => Promise<boolean>;
+  /** The key of a stored record (for ordered groups). */
+  readonly keyOf: (value: Uint8Array) => string;
+  readonly onError: (err: unknown, what: string) => void;
 }
 
 /**
  * A consumer group at run time: the dispatcher that leases messages to its
- * subscriptions. Subscriptions pull: a stream is handed work only when it asks
- * for more and has credit, so nothing is queued for a slow stream.
+ * subscriptions (and to unary Fetch calls). Subscriptions pull: a stream is
+ * handed work only when it asks for more and has credit, so nothing is
+ * queued for a slow stream.
  */
 export class Group {
   readonly consumers = new Map<string, Subscription>();
@@ -42,9 +67,10 @@ export class Group {
   #timerAt = Infinity;
   #cancelTimer: (() => void) | null = null;
   #rr = 0;
+  #fetcher: Subscription | undefined;
 
   constructor(
-    public meta: GroupMeta,
+    public meta: GroupMeta & GroupSettings,
     readonly topic: Topic,
     readonly partitions: GroupPartition[],
     private readonly deps: GroupDeps,
@@ -54,6 +80,19 @@ export class Group {
     return this.meta.name;
   }
 
+  /** The holder of messages leased by unary Fetch calls; never in `consumers`. */
+  get fetcher(): Subscription {
+    this.#fetcher ??= new Subscription(this, {
+      id: "fetch",
+      name: "fetch",
+      peer: "",
+      maxInFlight: 1_000_000,
+      maxBatchBytes: 4 << 20,
+      connectedAt: this.deps.clock.now(),
+    });
+    return this.#fetcher;
+  }
+
   /** Resolves when anything a waiting subscription may care about changed. */
   changed(signal: AbortSignal): Promise<void> {
     return this.#changed.wait(signal);
@@ -61,7 +100,7 @@ export class Group {
 
   /** The log of partition `p` grew. */
   appended(_p: number): void {
-    if (this.consumers.size > 0) this.#changed.notify();
+    this.#changed.notify();
   }
 
   attach(sub: Subscription): void {
@@ -74,9 +113,11 @@ export class Group {
     const now = this.deps.clock.now();
     for (const lease of sub.leases) {
       this.#unlease(lease);
-      lease.gp.giveBack(lease.offset, lease.attempt, now);
+      this.#retire(lease.gp, lease.offset, lease.attempt, lease.key, "deadline", now);
     }
-    if (this.consumers.size === 0) for (const gp of this.partitions) gp.dropBuffer();
+    if (this.consumers.size === 0 && (this.#fetcher?.leases.size ?? 0) === 0) {
+      for (const gp of this.partitions) gp.dropBuffer();
+    }
     this.#changed.notify();
   }
 
@@ -96,69 +137,100 @@ export class Group {
     for (let k = 0; k < n && out.length < max; k++) {
       const gp = this.partitions[(start + k) % n]!;
       for (const w of gp.takeDue(now, max - out.length)) {
-        out.push({ lease: this.#lease(gp, w.offset, w.attempt + 1, sub, deadline), value: undefined });
+        out.push({ lease: this.#lease(gp, w.offset, w.attempt + 1, w.key, sub, deadline), value: undefined });
       }
     }
+    const keyOf = this.meta.ordered ? this.deps.keyOf : undefined;
+    const limit = this.meta.maxDeliveries;
     for (let k = 0; k < n && out.length < max && bytes < maxBytes; k++) {
       const gp = this.partitions[(start + k) % n]!;
-      for (const r of gp.takeFresh(max - out.length, maxBytes - bytes)) {
+      for (const r of gp.takeFresh(max - out.length, maxBytes - bytes, now, keyOf)) {
+        if (limit > 0 && r.priorAttempts >= limit) {
+          // Delivered to the limit before a restart: dead-letter instead.
+          this.#deadLetter(gp, r.offset, r.priorAttempts, r.key, "deadline");
+          continue;
+        }
         bytes += r.value.byteLength;
-        out.push({ lease: this.#lease(gp, r.offset, 1, sub, deadline), value: r.value });
+        out.push({ lease: this.#lease(gp, r.offset, r.priorAttempts + 1, r.key, sub, deadline), value: r.value });
       }
     }
     for (const gp of this.partitions) {
       if (gp.needsFill) {
         gp.fill().then(
           (added) => added && this.#changed.notify(),
-          () => this.#changed.notify(), // the waiter retries; storage errors surface on its read
+          (err: unknown) => {
+            this.deps.onError(err, "reading the log");
+            this.#changed.notify();
+          },
         );
       }
+    }
+    // Delivery counts must survive a restart when a delivery limit applies.
+    if (out.length > 0 && limit > 0) {
+      for (const t of out) t.lease.gp.dirty = true;
+      this.deps.persist(this, false);
     }
     this.#schedule();
     return out;
   }
 
   /**
-   * Acknowledges positions: leased or waiting messages become acknowledged.
-   * Positions that are neither are ignored and counted.
+   * Acknowledges positions: leased, waiting or dead-lettering messages become
+   * acknowledged. Other positions are ignored and counted.
    */
-  ack(positions: readonly Position[]): void {
+  ack(positions: readonly Position[], wantDurable = false): AckOutcome {
+    const now = this.deps.clock.now();
+    const ignored: Position[] = [];
+    let acked = 0;
     let freed = false;
-    let acked = false;
     for (const pos of positions) {
       const gp = this.partitions[pos.partition];
-      if (gp === undefined) {
-        this.ignoredAcks++;
-        continue;
-      }
-      const lease = gp.inFlight.get(pos.offset);
+      let key: string | undefined;
+      const lease = gp?.inFlight.get(pos.offset);
       if (lease !== undefined) {
         this.#unlease(lease);
+        key = lease.key;
         freed = true;
-      } else if (!gp.waiting.delete(pos.offset)) {
+      } else if (gp !== undefined) {
+        key = gp.waiting.get(pos.offset)?.key ?? gp.deadLettering.get(pos.offset);
+        gp.waiting.delete(pos.offset);
+        gp.deadLettering.delete(pos.offset);
+      }
+      if (gp === undefined || key === undefined) {
         this.ignoredAcks++;
+        ignored.push(pos);
         continue;
       }
       gp.acks.add(pos.offset);
+      gp.settled(pos.offset);
+      if (key !== "") {
+        gp.releaseKey(key, pos.offset, now);
+        freed = true;
+      }
       gp.dirty = true;
-      acked = true;
+      acked++;
     }
-    if (acked) this.deps.persist(this);
+    const durable = acked > 0 ? this.deps.persist(this, wantDurable) : wantDurable ? Promise.resolve() : undefined;
     if (freed) this.#changed.notify();
+    return { acked, ignored, durable };
   }
 
-  /** Gives back messages leased to `sub`, for redelivery after `delayMs`. */
-  nack(sub: Subscription, positions: readonly Position[], delayMs: number): void {
-    const due = this.deps.clock.now() + delayMs;
+  /**
+   * Gives back messages leased to `sub`, for redelivery after `delayMs`, or
+   * after the group's retry backoff when undefined.
+   */
+  nack(sub: Subscription, positions: readonly Position[], delayMs: number | undefined): void {
+    const now = this.deps.clock.now();
     for (const pos of positions) {
       const lease = this.#ownLease(sub, pos);
       if (lease === undefined) continue;
       this.#unlease(lease);
-      lease.gp.giveBack(lease.offset, lease.attempt, due);
+      const due = now + (delayMs ?? this.#backoff(lease.attempt));
+      this.#retire(lease.gp, lease.offset, lease.attempt, lease.key, "nack", due);
     }
     // Credit was freed either way; a delayed message also needs the timer.
     this.#changed.notify();
-    if (delayMs > 0) this.#schedule();
+    this.#schedule();
   }
 
   /** Moves the deadline of messages leased to `sub` to `now + ms`. */
@@ -171,17 +243,108 @@ export class Group {
     this.#schedule();
   }
 
+  /**
+   * Moves partitions to new positions (partition -> offset): leases, waits
+   * and acks there are cleared, and consumers continue from the new position.
+   */
+  seek(offsets: ReadonlyMap<number, bigint>): void {
+    for (const [p, offset] of offsets) {
+      const gp = this.partitions[p]!;
+      for (const lease of gp.reset(offset)) this.#forget(lease);
+    }
+    this.deps.persist(this, false);
+    this.#changed.notify();
+  }
+
+  /** Retention removed records of partition `p` below `start`. */
+  trimmed(p: number, start: bigint): void {
+    const gp = this.partitions[p];
+    if (gp === undefined || gp.acks.floor >= start) return;
+    for (const lease of gp.trimmedTo(start, this.deps.clock.now())) this.#forget(lease);
+    this.deps.persist(this, false);
+    this.#changed.notify();
+  }
+
+  /** Applies new settings to the live group. */
+  updateSettings(meta: GroupMeta & GroupSettings): void {
+    const wasOrdered = this.meta.ordered;
+    this.meta = meta;
+    if (wasOrdered && !meta.ordered) {
+      const now = this.deps.clock.now();
+      for (const gp of this.partitions) gp.releaseAllKeys(now);
+    }
+    this.#changed.notify();
+    this.#schedule();
+  }
+
+  /** For an ordered group: how many keys wait, and the one waiting longest. */
+  blockedKeys(): { count: number; oldest: string } {
+    let count = 0;
+    let oldest = "";
+    let since = Infinity;
+    for (const gp of this.partitions) {
+      for (const [key, p] of gp.parked) {
+        count++;
+        if (p.since < since) {
+          since = p.since;
+          oldest = key;
+        }
+      }
+    }
+    return { count, oldest };
+  }
+
   /** Ends every subscription with `error` and stops timers. */
   close(error: BrokerError): void {
     this.deleted = true;
     for (const sub of [...this.consumers.values()]) sub.close(error);
+    this.#fetcher?.close(error);
     this.#cancelTimer?.();
     this.#cancelTimer = null;
     this.#timeline.clear();
+    this.#changed.notify();
   }
 
-  #lease(gp: GroupPartition, offset: bigint, attempt: number, holder: Subscription, deadline: number): Lease {
-    const lease: Lease = { gp, offset, attempt, holder, deadline, bucket: 0 };
+  #backoff(attempt: number): number {
+    return retryDelay(attempt, this.meta.retryBackoffMinMs, this.meta.retryBackoffMaxMs);
+  }
+
+  /** A delivery failed: redeliver at `due`, or dead-letter past the limit. */
+  #retire(gp: GroupPartition, offset: bigint, attempt: number, key: string, reason: DeadLetterReason, due: number): void {
+    const limit = this.meta.maxDeliveries;
+    if (limit > 0 && attempt >= limit) this.#deadLetter(gp, offset, attempt, key, reason);
+    else gp.giveBack(offset, attempt, key, due);
+  }
+
+  #deadLetter(gp: GroupPartition, offset: bigint, attempts: number, key: string, reason: DeadLetterReason): void {
+    gp.deadLettering.set(offset, key);
+    this.deps.deadLetter({ group: this, gp, offset, attempts, reason }).then(
+      (published) => {
+        // Acked meanwhile, or the group was reset: nothing more to do.
+        if (gp.deadLettering.get(offset) !== key || this.deleted) return;
+        gp.deadLettering.delete(offset);
+        gp.acks.add(offset);
+        gp.settled(offset);
+        if (published) gp.deadLettered++;
+        else gp.dropped++;
+        gp.releaseKey(key, offset, this.deps.clock.now());
+        gp.dirty = true;
+        this.deps.persist(this, false);
+        this.#changed.notify();
+      },
+      (err: unknown) => {
+        if (gp.deadLettering.get(offset) !== key || this.deleted) return;
+        this.deps.onError(err, "dead-lettering");
+        // Try again later; the message keeps its key meanwhile, so order holds.
+        this.deps.clock.setTimer(() => {
+          if (!this.deleted && gp.deadLettering.get(offset) === key) this.#deadLetter(gp, offset, attempts, key, reason);
+        }, 1000);
+      },
+    );
+  }
+
+  #lease(gp: GroupPartition, offset: bigint, attempt: number, key: string, holder: Subscription, deadline: number): Lease {
+    const lease: Lease = { gp, offset, attempt, key, holder, deadline, bucket: 0 };
     gp.inFlight.set(offset, lease);
     holder.leases.add(lease);
     this.#timeline.add(lease);
@@ -190,6 +353,11 @@ export class Group {
 
   #unlease(lease: Lease): void {
     lease.gp.inFlight.delete(lease.offset);
+    this.#forget(lease);
+  }
+
+  /** Drops a lease from its holder and the timeline (the partition already dropped it). */
+  #forget(lease: Lease): void {
     lease.holder.leases.delete(lease);
     this.#timeline.remove(lease);
   }
@@ -201,7 +369,7 @@ export class Group {
     return undefined;
   }
 
-  /** Arms one timer for the earliest lease deadline or redelivery due time. */
+  /** Arms one timer for the earliest lease deadline or future redelivery. */
   #schedule(): void {
     let at = this.#timeline.next() ?? Infinity;
     let due = Infinity;
@@ -223,7 +391,7 @@ export class Group {
     for (const lease of this.#timeline.expired(now)) {
       lease.gp.inFlight.delete(lease.offset);
       lease.holder.leases.delete(lease);
-      lease.gp.giveBack(lease.offset, lease.attempt, now);
+      this.#retire(lease.gp, lease.offset, lease.attempt, lease.key, "deadline", now + this.#backoff(lease.attempt));
     }
     this.#changed.notify();
     this.#schedule();

@@ -6,6 +6,8 @@ export interface Lease {
   readonly gp: GroupPartition;
   readonly offset: bigint;
   readonly attempt: number;
+  /** The message's key when its group is ordered (it holds the key), else "". */
+  readonly key: string;
   readonly holder: Subscription;
   /** Milliseconds since the epoch. */
   deadline: number;

@@ -17,6 +17,10 @@ export interface RecordCodec {
   encode(input: RecordInput, publishTimeMs: number): Uint8Array;
   /** The publish time (ms since the epoch) of an encoded record. */
   publishTime(value: Uint8Array): number;
+  /** The key of an encoded record ("" when it has none). */
+  key(value: Uint8Array): string;
+  /** The message an encoded record holds. */
+  decode(value: Uint8Array): RecordInput;
   /** The size a message counts for against --max-message-bytes. */
   size(input: RecordInput): number;
 }

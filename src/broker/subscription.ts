@@ -1,5 +1,5 @@
 import { BrokerError } from "./broker-error.js";
-import type { Group, Position, Taken } from "./group.js";
+import type { AckOutcome, Group, Position, Taken } from "./group.js";
 import type { Lease } from "./lease.js";
 
 /** One delivered message, as handed to the transport. */
@@ -58,13 +58,16 @@ export class Subscription implements AsyncIterable<DeliveryBatch> {
     return this.#abort.signal.aborted;
   }
 
-  /** Acknowledges positions (see {@link Group.ack}). */
-  ack(positions: readonly Position[]): void {
-    if (!this.closed) this.group.ack(positions);
+  /** Acknowledges positions (see {@link Group.ack}); undefined once closed. */
+  ack(positions: readonly Position[], wantDurable = false): AckOutcome | undefined {
+    return this.closed ? undefined : this.group.ack(positions, wantDurable);
   }
 
-  /** Gives back this subscription's messages for redelivery after `delayMs`. */
-  nack(positions: readonly Position[], delayMs: number): void {
+  /**
+   * Gives back this subscription's messages for redelivery after `delayMs`
+   * (undefined: the group's retry backoff).
+   */
+  nack(positions: readonly Position[], delayMs: number | undefined): void {
     if (!this.closed) this.group.nack(this, positions, delayMs);
   }
 
@@ -96,23 +99,27 @@ export class Subscription implements AsyncIterable<DeliveryBatch> {
     }
   }
 
-  /** The next batch, or null once closed. Throws the close error, if any. */
-  async next(): Promise<DeliveryBatch | null> {
-    const signal = this.#abort.signal;
+  /**
+   * The next batch, or null once closed (or once `until` aborts). Throws the
+   * close error, if any. `max` caps the batch size.
+   */
+  async next(max = MAX_BATCH_MESSAGES, until?: AbortSignal): Promise<DeliveryBatch | null> {
+    const signal = until === undefined ? this.#abort.signal : AbortSignal.any([this.#abort.signal, until]);
     for (;;) {
-      if (signal.aborted) {
+      if (this.closed) {
         if (this.#error) throw this.#error;
         return null;
       }
       const credit = this.options.maxInFlight - this.leases.size;
       if (credit > 0) {
-        const taken = this.group.take(this, Math.min(credit, MAX_BATCH_MESSAGES), this.options.maxBatchBytes);
+        const taken = this.group.take(this, Math.min(credit, max), this.options.maxBatchBytes);
         if (taken.length > 0) {
           const batch = await this.#resolve(taken);
           if (batch !== null) return batch;
           continue;
         }
       }
+      if (signal.aborted) return null;
       await this.group.changed(signal);
     }
   }

@@ -22,7 +22,19 @@ export type StartPosition =
 /** Settings of a consumer group. */
 export interface GroupSettings {
   readonly ackDeadlineMs: number;
+  /** One message per key at a time, in offset order. */
+  readonly ordered: boolean;
+  /** Backoff before a redelivery after a nack without delay or an expiry; 0/0 = none. */
+  readonly retryBackoffMinMs: number;
+  readonly retryBackoffMaxMs: number;
+  /** Deliveries without an ack before a message is dead-lettered; 0 = unlimited. */
+  readonly maxDeliveries: number;
+  /** Where dead-lettered messages go; empty = dropped and counted. */
+  readonly deadLetterTopic: string;
 }
+
+/** Why a message was dead-lettered. */
+export type DeadLetterReason = "deadline" | "nack";
 
 /** Settings for a new topic. */
 export interface TopicSettings {
@@ -47,6 +59,11 @@ export interface GroupPartitionInfo {
   readonly inFlight: number;
   readonly ackedAbove: bigint;
   readonly pendingRedelivery: number;
+  /** When the earliest waiting message is due (ms), if any. */
+  readonly nextRedeliveryAt: number | undefined;
+  readonly deadLettered: bigint;
+  readonly dropped: bigint;
+  readonly skipped: bigint;
 }
 
 /** A connected consumer, as GetGroup reports it. */
@@ -77,6 +94,15 @@ export const DEFAULT_LIMITS: BrokerLimits = {
 };
 
 export const DEFAULT_ACK_DEADLINE_MS = 30_000;
+
+export const DEFAULT_GROUP_SETTINGS: GroupSettings = {
+  ackDeadlineMs: DEFAULT_ACK_DEADLINE_MS,
+  ordered: false,
+  retryBackoffMinMs: 0,
+  retryBackoffMaxMs: 0,
+  maxDeliveries: 0,
+  deadLetterTopic: "",
+};
 export const MIN_ACK_DEADLINE_MS = 1_000;
 export const MAX_ACK_DEADLINE_MS = 600_000;
 export const DEFAULT_MAX_IN_FLIGHT = 1000;

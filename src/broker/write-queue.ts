@@ -49,6 +49,11 @@ export class WriteQueue {
 
   async #run(): Promise<void> {
     try {
+      // Start in a later microtask: a run that awaited nothing (every task
+      // failed to build, or none wrote anything) would otherwise reach
+      // `finally` before the caller stored it in #running, leaving a settled
+      // promise there that blocks every later write and spins drain().
+      await undefined;
       while (this.#pending.length > 0) {
         const tasks = this.#pending;
         this.#pending = [];

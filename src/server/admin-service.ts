@@ -45,12 +45,12 @@ export function adminService(broker: Broker, logger: Logger): UntypedServiceImpl
     }),
 
     createGroup: unary(logger, "CreateGroup", async (req: pb.CreateGroupRequest) => {
-      const group = await broker.createGroup(req.topic, req.group, startPosition(req.start), groupSettings(req.settings));
+      const group = await broker.groups.create(req.topic, req.group, startPosition(req.start), groupSettings(req.settings));
       return create(pb.CreateGroupResponseSchema, { group: groupProto(group, true) });
     }),
 
     getGroup: unary(logger, "GetGroup", async (req: pb.GetGroupRequest) => {
-      return create(pb.GetGroupResponseSchema, { group: groupProto(broker.group(req.topic, req.group), true) });
+      return create(pb.GetGroupResponseSchema, { group: groupProto(broker.groups.get(req.topic, req.group), true) });
     }),
 
     listGroups: unary(logger, "ListGroups", async (req: pb.ListGroupsRequest) => {
@@ -59,8 +59,19 @@ export function adminService(broker: Broker, logger: Logger): UntypedServiceImpl
       return create(pb.ListGroupsResponseSchema, { groups: groups.map((g) => groupProto(g, false)) });
     }),
 
+    updateGroup: unary(logger, "UpdateGroup", async (req: pb.UpdateGroupRequest) => {
+      const group = await broker.groups.update(req.topic, req.group, groupSettings(req.settings));
+      return create(pb.UpdateGroupResponseSchema, { group: groupProto(group, true) });
+    }),
+
+    seekGroup: unary(logger, "SeekGroup", async (req: pb.SeekGroupRequest) => {
+      const target = req.offsets.length > 0 ? req.offsets : startPosition(req.position);
+      const group = await broker.groups.seek(req.topic, req.group, target);
+      return create(pb.SeekGroupResponseSchema, { group: groupProto(group, true) });
+    }),
+
     deleteGroup: unary(logger, "DeleteGroup", async (req: pb.DeleteGroupRequest) => {
-      await broker.deleteGroup(req.topic, req.group, req.force);
+      await broker.groups.delete(req.topic, req.group, req.force);
       return create(pb.DeleteGroupResponseSchema);
     }),
   };

@@ -2,7 +2,9 @@ import { create } from "@bufbuild/protobuf";
 import type { UntypedServiceImplementation } from "@grpc/grpc-js";
 import type { Broker } from "../broker/broker.js";
 import type { Logger } from "../broker/logger.js";
-import { type PublishRequest, PublishResponseSchema } from "../../gen/sluice/v1/broker_pb.js";
+import * as pb from "../../gen/sluice/v1/broker_pb.js";
+import { durationMs, extendDeadline, nackDelay } from "./convert.js";
+import { encodeFetchResponse } from "./delivery-encoder.js";
 import { handlePublishStream } from "./publish-stream.js";
 import { handleSubscribe } from "./subscribe-stream.js";
 import { unary } from "./unary.js";
@@ -10,11 +12,29 @@ import { unary } from "./unary.js";
 /** The BrokerService handlers. */
 export function brokerService(broker: Broker, logger: Logger): UntypedServiceImplementation {
   return {
-    publish: unary(logger, "Publish", async (req: PublishRequest) => {
+    publish: unary(logger, "Publish", async (req: pb.PublishRequest) => {
       const results = await broker.publish(req.topic, req.messages);
-      return create(PublishResponseSchema, { results });
+      return create(pb.PublishResponseSchema, { results });
     }),
     publishStream: (call: Parameters<typeof handlePublishStream>[2]) => handlePublishStream(broker, logger, call),
     subscribe: (call: Parameters<typeof handleSubscribe>[2]) => handleSubscribe(broker, logger, call),
+
+    fetch: unary(logger, "Fetch", async (req: pb.FetchRequest): Promise<pb.FetchResponse | Uint8Array> => {
+      const waitMs = durationMs(req.maxWait, "max_wait") ?? 0;
+      const batch = await broker.groups.fetch(req.topic, req.group, req.maxMessages, waitMs);
+      return batch === null ? create(pb.FetchResponseSchema) : encodeFetchResponse(req.topic, batch);
+    }),
+    ack: unary(logger, "Ack", async (req: pb.AckRequest) => {
+      const outcome = await broker.groups.ack(req.topic, req.group, req.positions);
+      return create(pb.AckResponseSchema, { acked: outcome.acked, ignored: outcome.ignored.length });
+    }),
+    nack: unary(logger, "Nack", async (req: pb.NackRequest) => {
+      broker.groups.nack(req.topic, req.group, req.positions, nackDelay(req.delay));
+      return create(pb.NackResponseSchema);
+    }),
+    extendDeadline: unary(logger, "ExtendDeadline", async (req: pb.ExtendDeadlineRequest) => {
+      broker.groups.extend(req.topic, req.group, req.positions, extendDeadline(req.deadline));
+      return create(pb.ExtendDeadlineResponseSchema);
+    }),
   };
 }

@@ -3,7 +3,13 @@ import { type Duration, type Timestamp, timestampFromMs } from "@bufbuild/protob
 import { BrokerError } from "../broker/broker-error.js";
 import type { Group as CoreGroup } from "../broker/group.js";
 import type { Topic as CoreTopic } from "../broker/topic.js";
-import type { PartitionInfo, StartPosition as CoreStart } from "../broker/types.js";
+import {
+  type GroupSettings as CoreGroupSettings,
+  MAX_ACK_DEADLINE_MS,
+  MIN_ACK_DEADLINE_MS,
+  type PartitionInfo,
+  type StartPosition as CoreStart,
+} from "../broker/types.js";
 import {
   type Group,
   GroupPartitionSchema,
@@ -21,11 +27,13 @@ import {
   StartPosition_Kind,
 } from "../../gen/sluice/v1/message_pb.js";
 
-/** Milliseconds of a Duration; undefined when absent. @throws invalid-argument when negative. */
+/** Milliseconds of a Duration; undefined when absent. @throws invalid-argument when negative or too long. */
 export function durationMs(d: Duration | undefined, field: string): number | undefined {
   if (d === undefined) return undefined;
   const ms = Number(d.seconds) * 1000 + Math.floor(d.nanos / 1_000_000);
-  if (ms < 0 || !Number.isFinite(ms)) throw new BrokerError("invalid-argument", `${field} must not be negative`);
+  if (ms < 0) throw new BrokerError("invalid-argument", `${field} must not be negative`);
+  // Beyond this, milliseconds lose precision and storage refuses the value.
+  if (!Number.isSafeInteger(ms)) throw new BrokerError("invalid-argument", `${field} is too long: ${d.seconds}s`);
   return ms;
 }
 
@@ -51,16 +59,55 @@ export function startPosition(s: StartPosition | undefined): CoreStart {
   }
 }
 
-/** Core group settings from proto ones (absent fields: defaults). */
-export function groupSettings(s: GroupSettings | undefined): { ackDeadlineMs?: number } {
-  const ackDeadlineMs = durationMs(s?.ackDeadline, "ack_deadline");
-  return ackDeadlineMs === undefined ? {} : { ackDeadlineMs };
+/** The settings that are set in a proto GroupSettings (absent ones are left out). */
+export function groupSettings(s: GroupSettings | undefined): Partial<CoreGroupSettings> {
+  const out: { -readonly [K in keyof CoreGroupSettings]?: CoreGroupSettings[K] } = {};
+  if (s === undefined) return out;
+  const ackDeadlineMs = durationMs(s.ackDeadline, "ack_deadline");
+  if (ackDeadlineMs !== undefined) out.ackDeadlineMs = ackDeadlineMs;
+  if (s.ordered !== undefined) out.ordered = s.ordered;
+  if (s.retryBackoff !== undefined) {
+    out.retryBackoffMinMs = durationMs(s.retryBackoff.min, "retry_backoff.min") ?? 0;
+    out.retryBackoffMaxMs = durationMs(s.retryBackoff.max, "retry_backoff.max") ?? out.retryBackoffMinMs;
+  }
+  if (s.maxDeliveries !== undefined) out.maxDeliveries = s.maxDeliveries;
+  if (s.deadLetterTopic !== undefined) out.deadLetterTopic = s.deadLetterTopic;
+  return out;
 }
 
-function settingsProto(g: CoreGroup): GroupSettings {
+/** A Duration of `ms` milliseconds. */
+export function duration(ms: number): { seconds: bigint; nanos: number } {
+  return { seconds: BigInt(Math.floor(ms / 1000)), nanos: (ms % 1000) * 1e6 };
+}
+
+/** The group's settings in force, as proto. */
+export function settingsProto(g: CoreGroup): GroupSettings {
+  const m = g.meta;
   return create(GroupSettingsSchema, {
-    ackDeadline: { seconds: BigInt(Math.floor(g.meta.ackDeadlineMs / 1000)), nanos: (g.meta.ackDeadlineMs % 1000) * 1e6 },
+    ackDeadline: duration(m.ackDeadlineMs),
+    ordered: m.ordered,
+    retryBackoff: { min: duration(m.retryBackoffMinMs), max: duration(m.retryBackoffMaxMs) },
+    maxDeliveries: m.maxDeliveries,
+    deadLetterTopic: m.deadLetterTopic,
   });
+}
+
+/** A nack delay: undefined when unset (the group's backoff applies); at most 600 s. */
+export function nackDelay(d: Duration | undefined): number | undefined {
+  const ms = durationMs(d, "nack delay");
+  if (ms !== undefined && ms > MAX_ACK_DEADLINE_MS) {
+    throw new BrokerError("invalid-argument", `nack delay must be at most 600s; got ${ms / 1000}s`);
+  }
+  return ms;
+}
+
+/** A lease extension: from 1 s to 600 s. */
+export function extendDeadline(d: Duration | undefined): number {
+  const ms = durationMs(d, "extend deadline") ?? 0;
+  if (ms < MIN_ACK_DEADLINE_MS || ms > MAX_ACK_DEADLINE_MS) {
+    throw new BrokerError("invalid-argument", `extend deadline must be between 1s and 600s; got ${ms / 1000}s`);
+  }
+  return ms;
 }
 
 /** The proto Topic; with `partitions` when given. */
@@ -77,6 +124,11 @@ export function topicProto(t: CoreTopic, partitions?: PartitionInfo[]): Topic {
       create(PartitionInfoSchema, { partition: p.partition, startOffset: p.start, endOffset: p.end }),
     ),
   });
+}
+
+function nextDue(gp: CoreGroup["partitions"][number]): Timestamp | undefined {
+  const due = gp.nextDue();
+  return due === undefined ? undefined : timestampFromMs(due);
 }
 
 /** The proto Group; with partition state and consumers when `detail`. */
@@ -97,9 +149,16 @@ export function groupProto(g: CoreGroup, detail: boolean): Group {
       lag: gp.lag,
       inFlight: gp.inFlight.size,
       ackedAboveCommitted: gp.acks.ackedAbove,
-      pendingRedelivery: gp.waiting.size,
+      pendingRedelivery: gp.pendingRedelivery,
+      nextRedeliveryTime: nextDue(gp),
+      deadLettered: gp.deadLettered,
+      dropped: gp.dropped,
+      skipped: gp.skipped,
     }),
   );
+  const blocked = g.blockedKeys();
+  group.blockedKeys = BigInt(blocked.count);
+  group.oldestBlockedKey = blocked.oldest;
   group.consumers = [...g.consumers.values()].map((c) =>
     create(ConsumerSchema, {
       id: c.id,
@@ -112,5 +171,3 @@ export function groupProto(g: CoreGroup, detail: boolean): Group {
   );
   return group;
 }
-
-export { settingsProto };

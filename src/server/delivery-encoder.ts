@@ -3,8 +3,8 @@ import type { DeliveryBatch } from "../broker/subscription.js";
 
 // Field numbers from proto/sluice/v1/broker.proto and message.proto.
 const RESPONSE_DELIVERIES = 2; // SubscribeResponse.deliveries
-const DELIVERIES_DELIVERY = 1; // SubscribeResponse.Deliveries.deliveries
-const DELIVERIES_DEADLINE = 2; // SubscribeResponse.Deliveries.deadline
+const DELIVERIES_DELIVERY = 1; // SubscribeResponse.Deliveries.deliveries, FetchResponse.deliveries
+const DELIVERIES_DEADLINE = 2; // SubscribeResponse.Deliveries.deadline, FetchResponse.deadline
 const DELIVERY_MESSAGE = 1; // Delivery.message
 const DELIVERY_ATTEMPT = 2; // Delivery.attempt
 const MESSAGE_TOPIC = 1;
@@ -19,6 +19,22 @@ const MESSAGE_OFFSET = 3;
 export function encodeDeliveries(topic: string, batch: DeliveryBatch): Uint8Array {
   const w = new BinaryWriter();
   w.tag(RESPONSE_DELIVERIES, WireType.LengthDelimited).fork();
+  writeDeliveries(w, topic, batch);
+  w.join();
+  return w.finish();
+}
+
+/**
+ * Encodes a `FetchResponse`, whose fields (deliveries = 1, deadline = 2) are
+ * laid out like `SubscribeResponse.Deliveries`.
+ */
+export function encodeFetchResponse(topic: string, batch: DeliveryBatch): Uint8Array {
+  const w = new BinaryWriter();
+  writeDeliveries(w, topic, batch);
+  return w.finish();
+}
+
+function writeDeliveries(w: BinaryWriter, topic: string, batch: DeliveryBatch): void {
   for (const d of batch.deliveries) {
     w.tag(DELIVERIES_DELIVERY, WireType.LengthDelimited).fork();
     w.tag(DELIVERY_MESSAGE, WireType.LengthDelimited).fork();
@@ -36,6 +52,4 @@ export function encodeDeliveries(topic: string, batch: DeliveryBatch): Uint8Arra
   w.tag(1, WireType.Varint).int64(seconds);
   if (nanos !== 0) w.tag(2, WireType.Varint).int32(nanos);
   w.join();
-  w.join();
-  return w.finish();
 }

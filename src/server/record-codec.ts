@@ -59,6 +59,43 @@ export const protobufRecordCodec: RecordCodec = {
     return 0;
   },
 
+  key(value: Uint8Array): string {
+    const r = new BinaryReader(value);
+    while (r.pos < r.len) {
+      const [field, wireType] = r.tag();
+      if (field === KEY) return r.string();
+      r.skip(wireType);
+    }
+    return "";
+  },
+
+  decode(value: Uint8Array): RecordInput {
+    const r = new BinaryReader(value);
+    let key = "";
+    let payload: Uint8Array = new Uint8Array(0);
+    let messageId = "";
+    const headers: Record<string, string> = {};
+    while (r.pos < r.len) {
+      const [field, wireType] = r.tag();
+      if (field === KEY) key = r.string();
+      else if (field === PAYLOAD) payload = r.bytes();
+      else if (field === MESSAGE_ID) messageId = r.string();
+      else if (field === HEADERS) {
+        const e = new BinaryReader(r.bytes());
+        let k = "";
+        let v = "";
+        while (e.pos < e.len) {
+          const [f, wt] = e.tag();
+          if (f === 1) k = e.string();
+          else if (f === 2) v = e.string();
+          else e.skip(wt);
+        }
+        headers[k] = v;
+      } else r.skip(wireType);
+    }
+    return { key, payload, headers, messageId };
+  },
+
   size(input: RecordInput): number {
     let n = input.payload.byteLength + Buffer.byteLength(input.key) + Buffer.byteLength(input.messageId);
     for (const k in input.headers) n += Buffer.byteLength(k) + Buffer.byteLength(input.headers[k]!);

@@ -56,17 +56,15 @@ export async function startGrpcServer(broker: Broker, logger: Logger, options: G
     port,
     async shutdown(graceMs) {
       for (const s of SERVICES) health.setStatus(s, "NOT_SERVING");
+      // Stop accepting calls first; calls in progress go on.
+      const idle = new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+      // Ends every stream (UNAVAILABLE, so clients reconnect elsewhere or later)
+      // and waits until queued publishes and acks are written.
       await broker.close();
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(() => {
-          server.forceShutdown();
-          resolve();
-        }, graceMs);
-        server.tryShutdown(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<"late">((resolve) => (timer = setTimeout(() => resolve("late"), graceMs)));
+      if ((await Promise.race([idle, late])) === "late") server.forceShutdown();
+      clearTimeout(timer);
     },
   };
 }

@@ -4,30 +4,35 @@ import type { Broker } from "../broker/broker.js";
 import { BrokerError } from "../broker/broker-error.js";
 import type { Logger } from "../broker/logger.js";
 import type { Subscription } from "../broker/subscription.js";
-import { MAX_ACK_DEADLINE_MS, MIN_ACK_DEADLINE_MS } from "../broker/types.js";
 import {
   type SubscribeRequest,
   type SubscribeResponse,
   SubscribeResponseSchema,
+  SubscribeResponse_AckConfirmationSchema,
   SubscribeResponse_SubscribedSchema,
 } from "../../gen/sluice/v1/broker_pb.js";
-import { durationMs, groupSettings, settingsProto, startPosition } from "./convert.js";
+import { extendDeadline, groupSettings, nackDelay, settingsProto, startPosition } from "./convert.js";
 import { encodeDeliveries } from "./delivery-encoder.js";
 import { MalformedRequest } from "./grpc-service.js";
 import { toStatus } from "./status.js";
 
 type Call = ServerDuplexStream<SubscribeRequest, SubscribeResponse | Uint8Array>;
+type Open = Extract<SubscribeRequest["request"], { case: "open" }>["value"];
 
 /**
  * Subscribe: `open` first, then acks, nacks and extensions from the client
  * while batches of deliveries flow back. Deliveries are pulled from the
  * subscription only when the previous write was accepted (gRPC flow
  * control), so a client that stops reading holds at most one batch here.
+ * Messages that arrive while `open` is being processed wait for it.
  */
 export function handleSubscribe(broker: Broker, logger: Logger, call: Call): void {
   let sub: Subscription | null = null;
   let opening = false;
+  let confirmations = false;
+  let halfClosed = false;
   let finished = false;
+  const early: Array<SubscribeRequest | MalformedRequest> = [];
   const gone = new AbortController(); // the call is over, one way or another
 
   const fail = (err: unknown) => {
@@ -58,8 +63,8 @@ export function handleSubscribe(broker: Broker, logger: Logger, call: Call): voi
     }
   };
 
-  const open = async (o: NonNullable<SubscribeRequest_Open>) => {
-    const s = await broker.subscribe({
+  const open = async (o: Open) => {
+    const s = await broker.groups.subscribe({
       topic: o.topic,
       group: o.group,
       maxInFlight: o.maxInFlight,
@@ -73,6 +78,7 @@ export function handleSubscribe(broker: Broker, logger: Logger, call: Call): voi
       return;
     }
     sub = s;
+    confirmations = o.ackConfirmations;
     call.write(
       create(SubscribeResponseSchema, {
         response: {
@@ -85,10 +91,12 @@ export function handleSubscribe(broker: Broker, logger: Logger, call: Call): voi
         },
       }),
     );
+    for (const req of early.splice(0)) handle(req);
+    if (halfClosed) return finishOk();
     void deliver(s, o.topic);
   };
 
-  call.on("data", (req: SubscribeRequest | MalformedRequest) => {
+  const handle = (req: SubscribeRequest | MalformedRequest) => {
     if (finished) return;
     try {
       if (req instanceof MalformedRequest) {
@@ -101,37 +109,60 @@ export function handleSubscribe(broker: Broker, logger: Logger, call: Call): voi
         open(r.value).catch(fail);
         return;
       }
+      if (sub === null && opening) {
+        early.push(req);
+        return;
+      }
       if (r.case === undefined) throw new BrokerError("invalid-argument", "empty SubscribeRequest: set one of open, ack, nack, extend");
       if (sub === null) {
-        if (!opening) throw new BrokerError("failed-precondition", `the first message on a Subscribe stream must be \`open\`, not \`${r.case}\``);
-        return; // nothing can have been delivered before `open` completes
+        throw new BrokerError("failed-precondition", `the first message on a Subscribe stream must be \`open\`, not \`${r.case}\``);
       }
       switch (r.case) {
         case "ack":
-          sub.ack(r.value.positions);
+          ack(sub, r.value.positions, r.value.ackId);
           break;
-        case "nack": {
-          const delay = durationMs(r.value.delay, "nack delay") ?? 0;
-          if (delay > MAX_ACK_DEADLINE_MS) throw new BrokerError("invalid-argument", `nack delay must be at most 600s; got ${delay / 1000}s`);
-          sub.nack(r.value.positions, delay);
+        case "nack":
+          sub.nack(r.value.positions, nackDelay(r.value.delay));
           break;
-        }
-        case "extend": {
-          const ms = durationMs(r.value.deadline, "extend deadline") ?? 0;
-          if (ms < MIN_ACK_DEADLINE_MS || ms > MAX_ACK_DEADLINE_MS) {
-            throw new BrokerError("invalid-argument", `extend deadline must be between 1s and 600s; got ${ms / 1000}s`);
-          }
-          sub.extend(r.value.positions, ms);
+        case "extend":
+          sub.extend(r.value.positions, extendDeadline(r.value.deadline));
           break;
-        }
       }
     } catch (err) {
       fail(err);
     }
-  });
+  };
 
+  const ack = (s: Subscription, positions: Parameters<Subscription["ack"]>[0], ackId: bigint) => {
+    const wanted = confirmations && ackId !== 0n;
+    const outcome = s.ack(positions, wanted);
+    if (!wanted || outcome === undefined) return;
+    outcome.durable?.then(
+      () => {
+        if (finished) return;
+        call.write(
+          create(SubscribeResponseSchema, {
+            response: {
+              case: "ackConfirmation",
+              value: create(SubscribeResponse_AckConfirmationSchema, {
+                ackId,
+                acked: outcome.acked,
+                ignored: outcome.ignored,
+              }),
+            },
+          }),
+        );
+      },
+      (err: unknown) => fail(err),
+    );
+  };
+
+  call.on("data", handle);
   // The client half-closed: it will send no more acks, so its leases go back.
-  call.on("end", finishOk);
+  call.on("end", () => {
+    halfClosed = true;
+    if (!opening || sub !== null) finishOk();
+  });
   call.on("cancelled", () => {
     finished = true;
     sub?.close();
@@ -142,8 +173,6 @@ export function handleSubscribe(broker: Broker, logger: Logger, call: Call): voi
     gone.abort();
   });
 }
-
-type SubscribeRequest_Open = Extract<SubscribeRequest["request"], { case: "open" }>["value"];
 
 /** Resolves when `call` can take more writes, or when `signal` aborts. */
 function drained(call: Call, signal: AbortSignal): Promise<void> {
@@ -158,4 +187,3 @@ function drained(call: Call, signal: AbortSignal): Promise<void> {
     signal.addEventListener("abort", done, { once: true });
   });
 }
-

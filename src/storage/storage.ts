@@ -37,6 +37,17 @@ export interface GroupMeta {
 export interface GroupPartitionState {
   readonly committed: bigint;
   readonly acked: ReadonlyArray<readonly [bigint, bigint]>;
+  /**
+   * Delivery counts of delivered, unacknowledged messages, kept only for
+   * groups with a delivery limit, as [offset, attempts] sorted by offset.
+   */
+  readonly attempts?: ReadonlyArray<readonly [bigint, number]>;
+  /** Messages dead-lettered to another topic. */
+  readonly deadLettered?: bigint;
+  /** Messages dropped after their delivery limit (no dead-letter topic). */
+  readonly dropped?: bigint;
+  /** Messages removed by retention before the group acknowledged them. */
+  readonly skipped?: bigint;
 }
 
 /** One stored record of a partition's log. */
@@ -54,11 +65,17 @@ export interface PartitionBounds {
 
 /** Everything the broker loads at start, without reading any log. */
 export interface StoredState {
+  /** In id order. */
   readonly topics: TopicMeta[];
+  /** In id order. */
   readonly groups: GroupMeta[];
   /** Keyed by `${groupId}/${partition}`. */
   readonly groupPartitions: Map<string, GroupPartitionState>;
-  /** Counters for the next topic and group ids. */
+  /**
+   * Counters for the next topic and group ids, as last set with
+   * {@link WriteBatch.setNextIds}; 1 when never set, so that id 0 (the
+   * protobuf default) is never handed out.
+   */
   readonly nextTopicId: number;
   readonly nextGroupId: number;
 }
@@ -66,18 +83,31 @@ export interface StoredState {
 /**
  * A set of writes applied atomically by {@link WriteBatch.write}. Builder
  * methods return the batch for chaining. A batch is written at most once.
+ *
+ * Builders check their arguments and throw `RangeError` for ids that are not
+ * u32, offsets that are not u64, metadata that could not be loaded back, or
+ * group state that breaks the {@link GroupPartitionState} invariants; they
+ * throw `Error` once the batch was written. Those are bugs in the caller,
+ * never {@link StorageError}s. Record values are held by reference until
+ * `write()` is called, then copied: do not mutate a value before that.
+ * Operations apply in the order they were added (a later put of the same
+ * key wins).
  */
 export interface WriteBatch {
   appendRecord(topicId: number, partition: number, offset: bigint, value: Uint8Array): this;
   putTopic(meta: TopicMeta): this;
-  /** Removes the topic's metadata and marks its data for {@link Storage.purgeDeleted}. */
+  /**
+   * Removes the topic's metadata and marks its records for
+   * {@link Storage.purgeDeleted}. Its groups are not touched: delete them in
+   * the same batch.
+   */
   deleteTopic(topicId: number): this;
   putGroup(meta: GroupMeta): this;
   /** Removes the group's metadata and all its partition states. */
   deleteGroup(groupId: number, partitions: number): this;
   putGroupPartition(groupId: number, partition: number, state: GroupPartitionState): this;
   setNextIds(nextTopicId: number, nextGroupId: number): this;
-  /** How many operations the batch holds. */
+  /** How many builder calls the batch holds (each counts one, whatever it writes). */
   readonly length: number;
   /**
    * Applies every operation atomically. With `sync`, the write is flushed to
@@ -87,7 +117,11 @@ export interface WriteBatch {
   write(options: { sync: boolean }): Promise<void>;
 }
 
-/** The broker's storage. Methods reject with {@link StorageError}. */
+/**
+ * The broker's storage. Methods reject with {@link StorageError} (code
+ * `unavailable` while the storage is not open) and, for arguments that break
+ * the documented ranges, with `RangeError`.
+ */
 export interface Storage {
   /**
    * Opens the storage, creating it when the location is empty. Refuses (with
@@ -105,8 +139,10 @@ export interface Storage {
   partitionBounds(topicId: number, partition: number): Promise<PartitionBounds>;
   /**
    * Reads records at offsets >= `from` in offset order, stopping after
-   * `maxRecords` records or once `maxBytes` of values were read (at least one
-   * record is returned when any exists). An empty array means none exist.
+   * `maxRecords` records or before the values would add up to more than
+   * `maxBytes` (at least one record is returned when any exists, even if it
+   * alone is larger). An empty array means none exist. `maxRecords` must be a
+   * positive integer and `maxBytes` at least 1 (`Infinity` is allowed).
    */
   readRecords(
     topicId: number,
@@ -115,9 +151,15 @@ export interface Storage {
     maxRecords: number,
     maxBytes: number,
   ): Promise<StoredRecord[]>;
-  /** Reads the values at the given offsets; `undefined` where none exists. */
+  /**
+   * Reads the values at the given offsets, in the order given (duplicates
+   * allowed); `undefined` where none exists.
+   */
   getRecords(topicId: number, partition: number, offsets: readonly bigint[]): Promise<(Uint8Array | undefined)[]>;
-  /** Starts a batch of writes. */
+  /**
+   * Starts a batch of writes. Never throws: on storage that is not open, the
+   * batch's `write()` rejects with `unavailable`.
+   */
   batch(): WriteBatch;
   /**
    * Removes the data of deleted topics (marked by {@link WriteBatch.deleteTopic}),

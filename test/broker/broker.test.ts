@@ -11,6 +11,8 @@ const textCodec: RecordCodec = {
   encode: (m, t) => new TextEncoder().encode(JSON.stringify({ p: new TextDecoder().decode(m.payload), t })),
   publishTime: (v) => JSON.parse(new TextDecoder().decode(v)).t,
   size: (m) => m.payload.byteLength + m.key.length,
+  key: () => "",
+  decode: (v) => ({ key: "", payload: new TextEncoder().encode(JSON.parse(new TextDecoder().decode(v)).p), headers: {}, messageId: "" }),
 };
 const text = (v: Uint8Array) => JSON.parse(new TextDecoder().decode(v)).p as string;
 const msg = (p: string) => ({ key: "", payload: new TextEncoder().encode(p), headers: {}, messageId: "" });
@@ -92,7 +94,7 @@ describe("leases", () => {
     const { broker, clock } = await open();
     await broker.createTopic("t", topicSettings);
     await broker.publish("t", [msg("a")]);
-    const sub = await broker.subscribe({ topic: "t", group: "g", maxInFlight: 0, settings: { ackDeadlineMs: 5000 } });
+    const sub = await broker.groups.subscribe({ topic: "t", group: "g", maxInFlight: 0, settings: { ackDeadlineMs: 5000 } });
     const first = await sub.next();
     expect(first!.deliveries.map((d) => [text(d.value), d.attempt])).toEqual([["a", 1]]);
     expect(first!.deadline).toBe(clock.now() + 5000);
@@ -109,16 +111,16 @@ describe("leases", () => {
     const { mem, broker } = await open();
     await broker.createTopic("t", topicSettings);
     await broker.publish("t", [msg("a"), msg("b"), msg("c")]);
-    const sub = await broker.subscribe({ topic: "t", group: "g", maxInFlight: 0 });
+    const sub = await broker.groups.subscribe({ topic: "t", group: "g", maxInFlight: 0 });
     const batch = await sub.next();
     sub.ack([{ partition: 0, offset: 0n }, { partition: 0, offset: 2n }]);
     expect(batch!.deliveries).toHaveLength(3);
     await broker.close();
     const again = await Broker.open({ storage: mem, codec: textCodec, clock: new ManualClock() });
-    const gp = again.group("t", "g").partitions[0]!;
+    const gp = again.groups.get("t", "g").partitions[0]!;
     expect(gp.acks.floor).toBe(1n);
     expect(gp.acks.ranges()).toEqual([[2n, 3n]]);
-    const sub2 = await again.subscribe({ topic: "t", group: "g", maxInFlight: 0 });
+    const sub2 = await again.groups.subscribe({ topic: "t", group: "g", maxInFlight: 0 });
     const redelivered = await sub2.next();
     expect(redelivered!.deliveries.map((d) => text(d.value))).toEqual(["b"]);
     sub2.close();
@@ -127,7 +129,7 @@ describe("leases", () => {
   it("ends an open subscription when the broker closes, with unavailable", async () => {
     const { broker } = await open();
     await broker.createTopic("t", topicSettings);
-    const sub = await broker.subscribe({ topic: "t", group: "g", maxInFlight: 0 });
+    const sub = await broker.groups.subscribe({ topic: "t", group: "g", maxInFlight: 0 });
     const waiting = sub.next();
     await broker.close();
     await expect(waiting).rejects.toMatchObject({ code: "unavailable" });

@@ -1,0 +1,23 @@
+// Package sluice is a Go client for Sluice, a gRPC streaming message broker.
+//
+//	client, err := sluice.Dial("127.0.0.1:50051")
+//	if err != nil { ... }
+//	defer client.Close()
+//
+//	if _, err := client.Publish(ctx, "orders", sluice.Message{Payload: []byte("hello")}); err != nil { ... }
+//
+//	sub, err := client.Subscribe(ctx, "orders", "billing", sluice.WithMaxInFlight(100))
+//	if err != nil { ... }
+//	defer sub.Close()
+//	for {
+//		d, err := sub.Next(ctx)
+//		if err != nil { break } // io.EOF once the stream is over
+//		process(d.Payload)
+//		d.Ack()
+//	}
+//
+// Errors from the broker are gRPC status errors: use status.Code(err) to
+// read the code each RPC documents (codes.NotFound, codes.InvalidArgument...).
+// The generated API is in the subpackage gen/sluice/v1 (package sluicev1);
+// Client.Admin and Client.Broker give the raw stubs.
+package sluice

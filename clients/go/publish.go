@@ -1,0 +1,58 @@
+package sluice
+
+import (
+	"context"
+
+	sluicev1 "github.com/sluice-broker/sluice/clients/go/gen/sluice/v1"
+)
+
+// Message is a message to publish.
+type Message struct {
+	// Key picks the partition by hash unless Partition is set; optional.
+	Key string
+	// Payload is the opaque body.
+	Payload []byte
+	// Headers are delivered unchanged.
+	Headers map[string]string
+	// Partition, when not nil, is the partition to publish to.
+	Partition *uint32
+	// MessageID is stored and delivered with the message; optional.
+	MessageID string
+}
+
+// Position is where a message is stored: its partition and offset.
+type Position struct {
+	Partition uint32
+	Offset    uint64
+}
+
+// PublishResult is where a published message is stored. Duplicate is true
+// when the topic already held a message with the same MessageID within its
+// dedupe window: nothing new was stored, and the position is the original's.
+type PublishResult struct {
+	Position
+	Duplicate bool
+}
+
+// Partition returns a pointer to p, for Message.Partition.
+func Partition(p uint32) *uint32 { return &p }
+
+// Publish publishes messages to topic and returns where each was stored, in
+// order, once all are durably written (see PublishResult for duplicates). Errors: codes.NotFound (no such
+// topic), codes.InvalidArgument (no messages, bad partition, too large),
+// codes.ResourceExhausted, codes.Unavailable (safe to retry).
+func (c *Client) Publish(ctx context.Context, topic string, msgs ...Message) ([]PublishResult, error) {
+	req := &sluicev1.PublishRequest{Topic: topic, Messages: make([]*sluicev1.PublishMessage, len(msgs))}
+	for i, m := range msgs {
+		req.Messages[i] = &sluicev1.PublishMessage{Key: m.Key, Payload: m.Payload, Headers: m.Headers, Partition: m.Partition, MessageId: m.MessageID}
+	}
+	res, err := c.broker.Publish(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]PublishResult, len(res.GetResults()))
+	for i, r := range res.GetResults() {
+		out[i] = PublishResult{Position: Position{Partition: r.GetPartition(), Offset: r.GetOffset()}, Duplicate: r.GetDuplicate()}
+	}
+	return out, nil
+}

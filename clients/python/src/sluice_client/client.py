@@ -1,0 +1,171 @@
+"""The blocking client."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Iterable, Iterator, Sequence
+
+import grpc
+
+from sluice_client import _convert
+from sluice_client._gen.sluice.v1 import admin_pb2, admin_pb2_grpc, broker_pb2, broker_pb2_grpc
+from sluice_client.errors import SluiceError
+from sluice_client.subscription import Subscription
+from sluice_client.values import Publishable, PublishResult, Seconds, Start
+
+__all__ = ["Client"]
+
+
+@contextlib.contextmanager
+def _translated() -> Iterator[None]:
+    try:
+        yield
+    except grpc.RpcError as error:
+        raise SluiceError.from_rpc_error(error) from error
+
+
+class Client:
+    """A connection to one broker, e.g. ``Client("127.0.0.1:50051")``.
+
+    Plaintext unless ``credentials`` are given. Every call raises
+    ``SluiceError`` on failure, with the gRPC status the RPC documents.
+    ``timeout`` (seconds) bounds each unary call. Admin calls return the
+    generated ``sluice.v1`` messages (``Topic``, ``Group``) unchanged.
+    Close it, or use it as a context manager.
+    """
+
+    def __init__(
+        self,
+        address: str,
+        *,
+        credentials: grpc.ChannelCredentials | None = None,
+        options: Sequence[tuple[str, object]] = (),
+        timeout: float = 30.0,
+    ) -> None:
+        self._channel = (
+            grpc.secure_channel(address, credentials, options)
+            if credentials is not None
+            else grpc.insecure_channel(address, options)
+        )
+        self._broker = broker_pb2_grpc.BrokerServiceStub(self._channel)
+        self._admin = admin_pb2_grpc.AdminServiceStub(self._channel)
+        self._timeout = timeout
+
+    # Publishing and consuming.
+
+    def publish(self, topic: str, messages: Publishable | Iterable[Publishable]) -> list[PublishResult]:
+        """Publishes messages (payloads or ``Outgoing``) and returns where each
+        was stored, in order, once all are durably written. A message whose
+        ``message_id`` the topic saw within its dedupe window is not stored
+        again: its result has ``duplicate`` set and the original's position."""
+        request = broker_pb2.PublishRequest(topic=topic, messages=_convert.publish_messages(messages))
+        with _translated():
+            response = self._broker.Publish(request, timeout=self._timeout)
+        return [PublishResult(r.partition, r.offset, r.duplicate) for r in response.results]
+
+    def subscribe(
+        self,
+        topic: str,
+        group: str,
+        *,
+        max_in_flight: int | None = None,
+        start: Start | None = None,
+        ack_deadline: Seconds | None = None,
+        consumer_name: str = "",
+        timeout: float | None = None,
+    ) -> Subscription:
+        """Opens a subscription of ``group`` to ``topic``; returns once subscribed.
+
+        ``max_in_flight`` caps unacked messages on this stream (broker default
+        1000). ``start`` and ``ack_deadline`` apply only if this creates the
+        group. Raises ``SluiceError`` (e.g. ``NOT_FOUND`` for no such topic).
+        """
+        request = _convert.open_request(
+            topic, group, max_in_flight=max_in_flight, start=start,
+            ack_deadline=ack_deadline, consumer_name=consumer_name,
+        )
+        return Subscription(self._broker, request, timeout=timeout or self._timeout)
+
+    # Topics.
+
+    def create_topic(
+        self, name: str, partitions: int = 1, *, max_age: Seconds | None = None, max_bytes: int = 0
+    ) -> admin_pb2.Topic:
+        """Creates a topic. ``ALREADY_EXISTS`` if it does."""
+        request = admin_pb2.CreateTopicRequest(name=name, partitions=partitions)
+        if max_age is not None or max_bytes:
+            request.retention.max_bytes = max_bytes
+            if max_age is not None:
+                request.retention.max_age.CopyFrom(_convert.duration(max_age))
+        with _translated():
+            return self._admin.CreateTopic(request, timeout=self._timeout).topic
+
+    def get_topic(self, name: str) -> admin_pb2.Topic:
+        """Describes a topic with its partitions. ``NOT_FOUND`` if none."""
+        with _translated():
+            return self._admin.GetTopic(admin_pb2.GetTopicRequest(name=name), timeout=self._timeout).topic
+
+    def list_topics(self, *, page_size: int = 0) -> Iterator[admin_pb2.Topic]:
+        """Yields every topic in name order, fetching a page at a time."""
+        token = ""
+        while True:
+            with _translated():
+                page = self._admin.ListTopics(
+                    admin_pb2.ListTopicsRequest(page_size=page_size, page_token=token), timeout=self._timeout
+                )
+            yield from page.topics
+            if not (token := page.next_page_token):
+                return
+
+    def delete_topic(self, name: str) -> None:
+        """Deletes a topic, its messages and groups. ``NOT_FOUND`` if none."""
+        with _translated():
+            self._admin.DeleteTopic(admin_pb2.DeleteTopicRequest(name=name), timeout=self._timeout)
+
+    # Groups.
+
+    def create_group(
+        self, topic: str, group: str, *, start: Start | None = None, ack_deadline: Seconds | None = None
+    ) -> admin_pb2.Group:
+        """Creates a consumer group. ``ALREADY_EXISTS`` if it does."""
+        request = admin_pb2.CreateGroupRequest(topic=topic, group=group)
+        if (position := _convert.start_position(start)) is not None:
+            request.start.CopyFrom(position)
+        if (settings := _convert.group_settings(ack_deadline)) is not None:
+            request.settings.CopyFrom(settings)
+        with _translated():
+            return self._admin.CreateGroup(request, timeout=self._timeout).group
+
+    def get_group(self, topic: str, group: str) -> admin_pb2.Group:
+        """Describes a group: per partition committed offset, lag, in flight;
+        its consumers. ``NOT_FOUND`` if none."""
+        with _translated():
+            return self._admin.GetGroup(
+                admin_pb2.GetGroupRequest(topic=topic, group=group), timeout=self._timeout
+            ).group
+
+    def list_groups(self, topic: str) -> list[admin_pb2.Group]:
+        """A topic's groups in name order. ``NOT_FOUND`` if no such topic."""
+        with _translated():
+            return list(self._admin.ListGroups(
+                admin_pb2.ListGroupsRequest(topic=topic), timeout=self._timeout).groups)
+
+    def delete_group(self, topic: str, group: str, *, force: bool = False) -> None:
+        """Deletes a group. ``FAILED_PRECONDITION`` while consumers are
+        connected, unless ``force`` (their streams then end with ``ABORTED``)."""
+        with _translated():
+            self._admin.DeleteGroup(
+                admin_pb2.DeleteGroupRequest(topic=topic, group=group, force=force), timeout=self._timeout
+            )
+
+    # Lifecycle.
+
+    def close(self) -> None:
+        """Closes the channel; open subscriptions end."""
+        self._channel.close()
+
+    def __enter__(self) -> "Client":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

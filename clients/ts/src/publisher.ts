@@ -1,0 +1,307 @@
+import { randomBytes } from "node:crypto";
+import type { ReconnectOptions } from "./backoff.js";
+import { Batcher } from "./batcher.js";
+import type { OpenStream, StreamHandle } from "./bidi-stream.js";
+import { ByteBudget } from "./byte-budget.js";
+import { Code, isCode } from "./code.js";
+import { StatusChannel, type ConnectionStatus } from "./connection-status.js";
+import type { PublishStreamRequest, PublishStreamResponse } from "./gen/sluice/v1/broker_pb.js";
+import type { PublishMessage } from "./gen/sluice/v1/message_pb.js";
+import type { Logger } from "./logger.js";
+import { estimateBytes, toPublishMessage, type OutgoingMessage, type PublishResult } from "./outgoing-message.js";
+import type { Payload } from "./payload.js";
+import { publisherSettings, type PublisherOptions } from "./publisher-options.js";
+import { Reconnector } from "./reconnector.js";
+import { SettleSequence } from "./settle-sequence.js";
+import { SluiceError } from "./sluice-error.js";
+
+interface Pending {
+  seq: number;
+  message: PublishMessage;
+  bytes: number;
+  resolve: (result: PublishResult) => void;
+  reject: (error: SluiceError) => void;
+}
+
+interface Batch {
+  entries: Pending[];
+  bytes: number;
+  request: PublishStreamRequest;
+}
+
+/** @internal */
+export interface PublisherDeps {
+  open: OpenStream<PublishStreamRequest, PublishStreamResponse>;
+  reconnect: ReconnectOptions;
+  logger: Logger;
+  onClosed?: () => void;
+}
+
+/**
+ * Publishes to one topic with automatic batching and pipelining over one
+ * `PublishStream`. `send` resolves once the broker has stored the message
+ * (with its partition and offset) and rejects with a {@link SluiceError}
+ * when the broker refuses it. Messages are sent in `send` order and
+ * confirmations settle in that order.
+ *
+ * When the stream breaks, the publisher reconnects with jittered backoff and
+ * resends every unconfirmed message, with the same `messageId`. Until the
+ * broker deduplicates by message id, a resend after a broker crash may store
+ * a message twice (the promise resolves with the position of the copy that
+ * was confirmed).
+ *
+ * Create with `client.publisher(topic)`.
+ */
+export class Publisher {
+  /** The topic this publisher writes to. */
+  readonly topic: string;
+  readonly #deps: PublisherDeps;
+  readonly #lingerMs: number;
+  readonly #autoId: boolean;
+  readonly #budget: ByteBudget<Pending>;
+  readonly #batcher: Batcher<Pending>;
+  readonly #status = new StatusChannel();
+  readonly #reconnector: Reconnector;
+  readonly #idPrefix = randomBytes(6).toString("base64url");
+  #idCounter = 0;
+  #linger: NodeJS.Timeout | NodeJS.Immediate | undefined;
+  #queue: Batch[] = [];
+  readonly #inflight = new Map<bigint, Batch>();
+  #stream: StreamHandle<PublishStreamRequest> | undefined;
+  #token: object | undefined;
+  #writable = false;
+  #answered = false;
+  #ending: (() => void) | undefined;
+  #nextRequestId = 1n;
+  readonly #sequence = new SettleSequence();
+  #state: "open" | "closing" | "closed" = "open";
+  #closing: Promise<void> | undefined;
+
+  /** @internal Use `client.publisher(topic, options)`. */
+  constructor(topic: string, options: PublisherOptions, deps: PublisherDeps) {
+    this.topic = topic;
+    this.#deps = deps;
+    const settings = publisherSettings(options);
+    this.#lingerMs = settings.lingerMs;
+    this.#autoId = settings.autoMessageId;
+    this.#budget = new ByteBudget(settings.maxUnconfirmedBytes, (p) => this.#accept(p));
+    this.#batcher = new Batcher(settings.maxBatchMessages, settings.maxBatchBytes, (entries, bytes) => this.#seal(entries, bytes));
+    this.#reconnector = new Reconnector(deps.reconnect, this.#status, deps.logger, { topic, role: "publisher" });
+  }
+
+  /**
+   * Publishes one message (or a bare payload). Resolves with where the broker
+   * stored it; rejects with a {@link SluiceError}: the broker's code for a
+   * refused request (e.g. {@link Code.NotFound} for a missing topic),
+   * {@link Code.InvalidArgument} for a malformed message,
+   * {@link Code.FailedPrecondition} once `close()` was called, or the stream's
+   * error when reconnection gives up.
+   */
+  send(message: OutgoingMessage | Payload): Promise<PublishResult> {
+    if (this.#state !== "open") {
+      return Promise.reject(new SluiceError(Code.FailedPrecondition, "the publisher is closed"));
+    }
+    let wire: PublishMessage;
+    try {
+      wire = toPublishMessage(message, this.#autoId ? `${this.#idPrefix}-${(this.#idCounter++).toString(36)}` : "");
+    } catch (err) {
+      return Promise.reject(SluiceError.from(err));
+    }
+    return new Promise<PublishResult>((resolve, reject) => {
+      const entry: Pending = { seq: this.#sequence.next(), message: wire, bytes: estimateBytes(wire), resolve, reject };
+      if (this.#budget.acquire(entry, entry.bytes)) this.#accept(entry);
+    });
+  }
+
+  /**
+   * Sends the open batch at once and resolves when every `send` made before
+   * this call has settled (resolved or rejected). Never rejects.
+   */
+  flush(): Promise<void> {
+    const settled = this.#sequence.allSettled();
+    this.#batcher.flush();
+    return settled;
+  }
+
+  /**
+   * Stops accepting messages, waits for every pending confirmation (through
+   * reconnections if needed), then ends the stream. Idempotent.
+   */
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  /** Closes the publisher (`await using publisher = client.publisher(...)`). */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  /** The publisher's stream status, from now on; ends when the publisher closes. */
+  status(): AsyncIterableIterator<ConnectionStatus> {
+    return this.#status.iterate();
+  }
+
+  async #close(): Promise<void> {
+    this.#state = "closing";
+    await this.flush();
+    this.#reconnector.cancel();
+    const stream = this.#stream;
+    if (stream) {
+      // A broker that never ends the stream must not hold close() forever.
+      let timer: NodeJS.Timeout | undefined;
+      await new Promise<void>((resolve) => {
+        this.#ending = resolve;
+        stream.end();
+        timer = setTimeout(() => stream.cancel(), 5000);
+      });
+      clearTimeout(timer);
+    }
+    this.#state = "closed";
+    this.#status.end();
+    this.#deps.onClosed?.();
+  }
+
+  #accept(entry: Pending): void {
+    if (this.#batcher.add(entry, entry.bytes) && this.#linger === undefined) {
+      const fire = (): void => {
+        this.#linger = undefined;
+        this.#batcher.flush();
+      };
+      const wait = this.#sequence.waited ? 0 : this.#lingerMs;
+      this.#linger = wait === 0 ? setImmediate(fire) : setTimeout(fire, wait);
+    }
+  }
+
+  #seal(entries: Pending[], bytes: number): void {
+    this.#clearLinger();
+    const requestId = this.#nextRequestId++;
+    const request: PublishStreamRequest = {
+      $typeName: "sluice.v1.PublishStreamRequest",
+      requestId,
+      topic: this.topic,
+      messages: entries.map((e) => e.message),
+    };
+    this.#queue.push({ entries, bytes, request });
+    this.#pump();
+  }
+
+  #pump(): void {
+    const stream = this.#stream;
+    if (!stream) {
+      if (this.#queue.length > 0) this.#reconnector.schedule(() => this.#connect());
+      return;
+    }
+    while (this.#writable && this.#queue.length > 0) {
+      const batch = this.#queue.shift() as Batch;
+      this.#inflight.set(batch.request.requestId, batch);
+      this.#writable = stream.write(batch.request);
+    }
+  }
+
+  #connect(): void {
+    if (this.#stream || this.#state === "closed") return;
+    const token = {};
+    this.#token = token;
+    this.#answered = false;
+    this.#writable = true;
+    try {
+      this.#stream = this.#open(token);
+    } catch (err) {
+      this.#onClose(SluiceError.from(err));
+      return;
+    }
+    this.#pump();
+  }
+
+  #open(token: object): StreamHandle<PublishStreamRequest> {
+    return this.#deps.open({
+      onMessage: (m) => this.#token === token && this.#onResponse(m),
+      onDrain: () => {
+        if (this.#token !== token) return;
+        this.#writable = true;
+        this.#pump();
+      },
+      onClose: (err) => this.#token === token && this.#onClose(err),
+    });
+  }
+
+  #onResponse(response: PublishStreamResponse): void {
+    if (!this.#answered) {
+      this.#answered = true;
+      this.#reconnector.succeeded();
+    }
+    const batch = this.#inflight.get(response.requestId);
+    if (batch === undefined) {
+      this.#deps.logger.warn({ topic: this.topic, requestId: String(response.requestId) }, "sluice response for an unknown request");
+      return;
+    }
+    this.#inflight.delete(response.requestId);
+    const { entries } = batch;
+    if (response.error) {
+      const { code, message } = response.error;
+      const error = new SluiceError(isCode(code) && code !== Code.Ok ? code : Code.Unknown, message);
+      for (const e of entries) e.reject(error);
+    } else if (response.results.length !== entries.length) {
+      const error = new SluiceError(Code.Internal, `the broker returned ${response.results.length} results for ${entries.length} messages`);
+      for (const e of entries) e.reject(error);
+    } else {
+      for (let i = 0; i < entries.length; i++) {
+        const r = response.results[i] as PublishResult;
+        (entries[i] as Pending).resolve({ partition: r.partition, offset: r.offset, duplicate: r.duplicate });
+      }
+    }
+    this.#sequence.settled((entries[entries.length - 1] as Pending).seq);
+    this.#budget.release(batch.bytes);
+  }
+
+  #onClose(error: SluiceError | undefined): void {
+    this.#stream = undefined;
+    this.#token = undefined;
+    this.#writable = false;
+    if (this.#inflight.size > 0) {
+      // Unconfirmed batches go first, in their original order, to be resent.
+      this.#queue = [...this.#inflight.values(), ...this.#queue];
+      this.#inflight.clear();
+    }
+    const ending = this.#ending;
+    if (ending && this.#queue.length === 0) {
+      this.#ending = undefined;
+      ending();
+      return;
+    }
+    const cause = error ?? new SluiceError(Code.Unavailable, "the broker ended the publish stream");
+    if (this.#reconnector.failed(cause)) {
+      if (this.#queue.length > 0) this.#reconnector.schedule(() => this.#connect());
+    } else {
+      this.#failAll(cause);
+    }
+  }
+
+  /** Rejects everything pending, in `send` order. */
+  #failAll(error: SluiceError): void {
+    this.#clearLinger();
+    const batches = [...this.#inflight.values(), ...this.#queue];
+    this.#inflight.clear();
+    this.#queue = [];
+    const open = this.#batcher.take();
+    const waiting = this.#budget.takeWaiting();
+    let released = 0;
+    let last = 0;
+    for (const b of batches) released += b.bytes;
+    for (const e of open) released += e.bytes;
+    for (const e of [...batches.flatMap((b) => b.entries), ...open, ...waiting]) {
+      e.reject(error);
+      last = e.seq;
+    }
+    this.#sequence.settled(last);
+    this.#budget.release(released);
+  }
+
+  #clearLinger(): void {
+    if (this.#linger === undefined) return;
+    clearTimeout(this.#linger as NodeJS.Timeout);
+    clearImmediate(this.#linger as NodeJS.Immediate);
+    this.#linger = undefined;
+  }
+}

@@ -1,0 +1,290 @@
+import { durationMs } from "@bufbuild/protobuf/wkt";
+import { AckWriter } from "./ack-writer.js";
+import { AsyncQueue } from "./async-queue.js";
+import type { ReconnectOptions } from "./backoff.js";
+import type { OpenStream, StreamHandle } from "./bidi-stream.js";
+import { Code } from "./code.js";
+import { StatusChannel, type ConnectionStatus } from "./connection-status.js";
+import type { SubscribeRequest, SubscribeResponse } from "./gen/sluice/v1/broker_pb.js";
+import { LeaseTracker } from "./lease-tracker.js";
+import type { Logger } from "./logger.js";
+import { ReceivedMessage, type Settler } from "./received-message.js";
+import { Reconnector } from "./reconnector.js";
+import { SluiceError } from "./sluice-error.js";
+import { runHandlers } from "./handler-pool.js";
+import type { ProcessOptions } from "./subscribe-options.js";
+
+/** @internal */
+export interface SubscriptionDeps {
+  open: OpenStream<SubscribeRequest, SubscribeResponse>;
+  openRequest: SubscribeRequest;
+  reconnect: ReconnectOptions;
+  logger: Logger;
+  maxLeaseMs: number;
+  onClosed?: () => void;
+}
+
+/**
+ * A consumer of one topic through one consumer group: an async iterable of
+ * {@link ReceivedMessage}s, each to be acked, nacked or extended.
+ *
+ * - `for await (const m of sub)`; `break` (or a throw) closes the
+ *   subscription and releases its stream; so does an aborted `signal`.
+ * - `process(handler, { concurrency })` runs a handler per message, acking
+ *   on success and nacking on a throw.
+ * - When the stream breaks it reconnects with jittered backoff and resumes
+ *   the group; messages buffered from the broken stream are dropped (the
+ *   broker redelivers them). `status()` reports the connection apart from the
+ *   data. Errors retrying cannot fix (e.g. ABORTED when the group is deleted)
+ *   end the iteration with a {@link SluiceError}.
+ *
+ * Create with `client.subscribe(topic, group, options)`.
+ */
+export class Subscription implements AsyncIterable<ReceivedMessage> {
+  /** The topic consumed. */
+  readonly topic: string;
+  /** The consumer group. */
+  readonly group: string;
+  /** Settles once the subscription is closed: with `undefined`, or the error that ended it. Never rejects. */
+  readonly closed: Promise<SluiceError | undefined>;
+  readonly #deps: SubscriptionDeps;
+  readonly #queue = new AsyncQueue<ReceivedMessage>();
+  readonly #acks = new AckWriter();
+  readonly #leases: LeaseTracker<ReceivedMessage>;
+  readonly #status = new StatusChannel();
+  readonly #reconnector: Reconnector;
+  readonly #workers = new Set<Promise<void>>();
+  readonly #signal: AbortSignal | undefined;
+  #resolveClosed!: (error: SluiceError | undefined) => void;
+  #stream: StreamHandle<SubscribeRequest> | undefined;
+  #generation = 0;
+  #live = 0;
+  #leaseTimer: NodeJS.Timeout | undefined;
+  #ending: (() => void) | undefined;
+  #state: "open" | "closing" | "closed" = "open";
+  #closing: Promise<void> | undefined;
+  #consumerId = "";
+
+  /** @internal Use `client.subscribe(topic, group, options)`. */
+  constructor(topic: string, group: string, signal: AbortSignal | undefined, deps: SubscriptionDeps) {
+    this.topic = topic;
+    this.group = group;
+    this.#deps = deps;
+    this.#signal = signal;
+    this.#leases = new LeaseTracker(30_000, deps.maxLeaseMs);
+    this.#reconnector = new Reconnector(deps.reconnect, this.#status, deps.logger, { topic, group, role: "subscriber" });
+    this.closed = new Promise((resolve) => (this.#resolveClosed = resolve));
+    if (signal?.aborted) {
+      // Deferred so the creator has the object before it reports closed.
+      queueMicrotask(() => this.#finish(undefined));
+      return;
+    }
+    signal?.addEventListener("abort", this.#onAbort, { once: true });
+    this.#connect();
+  }
+
+  /** The broker's id of the current stream (as `getGroup` lists it); `""` while not connected. */
+  get consumerId(): string {
+    return this.#consumerId;
+  }
+
+  /** The subscription's stream status, from now on; ends when it closes. */
+  status(): AsyncIterableIterator<ConnectionStatus> {
+    return this.#status.iterate();
+  }
+
+  /** Iterates the messages; `break` or `return` closes the subscription. */
+  [Symbol.asyncIterator](): AsyncIterableIterator<ReceivedMessage> {
+    const iterator: AsyncIterableIterator<ReceivedMessage> = {
+      next: () => this.#pull(),
+      return: async () => {
+        await this.close();
+        return { value: undefined, done: true };
+      },
+      [Symbol.asyncIterator]: () => iterator,
+    };
+    return iterator;
+  }
+
+  /**
+   * Handles messages with `handler`, `concurrency` at a time: a message is
+   * acked when its handler resolves (unless the handler settled it) and
+   * nacked when it throws. Resolves when the subscription closes; rejects
+   * with the {@link SluiceError} that ended it. Do not `await close()` inside
+   * a handler (close waits for handlers); call it without awaiting.
+   */
+  async process(handler: (message: ReceivedMessage) => unknown, options: ProcessOptions = {}): Promise<void> {
+    const workers = runHandlers(() => this.#pull(), handler, options, this.#deps.logger, { topic: this.topic, group: this.group });
+    for (const w of workers) {
+      this.#workers.add(w);
+      w.then(() => this.#workers.delete(w), () => this.#workers.delete(w));
+    }
+    await Promise.all(workers);
+    const error = await this.closed;
+    if (error) throw error;
+  }
+
+  /**
+   * Stops handing out messages, waits for running `process` handlers, writes
+   * the pending acks, then half-closes the stream and waits for the broker to
+   * end it; messages not acked go back to the group at once. Idempotent.
+   */
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  /** Closes the subscription (`await using sub = client.subscribe(...)`). */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  /** The verbs of delivered messages land here. */
+  readonly #settler: Settler = {
+    ack: (message) => {
+      this.#leases.delete(message);
+      // Sent even for a message of an earlier stream: if the broker leased it
+      // to this stream again, the ack spares a redelivery; if not, it is ignored.
+      this.#acks.verbs.ack(message.partition, message.offset);
+      this.#acks.schedule();
+    },
+    nack: (message, delayMs) => {
+      this.#leases.delete(message);
+      if (message.generation !== this.#live) return;
+      this.#acks.verbs.nack(message.partition, message.offset, delayMs);
+      this.#acks.schedule();
+    },
+    extend: (message, deadlineMs) => {
+      if (message.generation !== this.#live) return;
+      this.#leases.extended(message, Date.now(), deadlineMs);
+      this.#acks.verbs.extend(message.partition, message.offset, deadlineMs);
+      this.#acks.schedule();
+    },
+  };
+
+  readonly #onAbort = (): void => void this.close();
+
+  async #pull(): Promise<IteratorResult<ReceivedMessage>> {
+    for (;;) {
+      const next = await this.#queue.pull();
+      // A message of a stream that has ended was given back to the group.
+      if (next.done || next.value.generation === this.#live) return next;
+    }
+  }
+
+  #connect(): void {
+    if (this.#stream || this.#state !== "open") return;
+    const generation = ++this.#generation;
+    try {
+      this.#stream = this.#open(generation);
+    } catch (err) {
+      this.#onClose(SluiceError.from(err));
+      return;
+    }
+    this.#acks.open(this.#stream, this.#deps.openRequest);
+  }
+
+  #open(generation: number): StreamHandle<SubscribeRequest> {
+    return this.#deps.open({
+      onMessage: (m) => this.#generation === generation && this.#onMessage(m, generation),
+      onDrain: () => this.#generation === generation && this.#acks.drained(),
+      onClose: (err) => this.#generation === generation && this.#onClose(err),
+    });
+  }
+
+  #onMessage(response: SubscribeResponse, generation: number): void {
+    const r = response.response;
+    if (r.case === "subscribed") {
+      this.#live = generation;
+      this.#consumerId = r.value.consumerId;
+      const deadline = r.value.settings?.ackDeadline;
+      if (deadline) this.#leases.ackDeadlineMs = durationMs(deadline);
+      this.#reconnector.succeeded();
+      this.#startLeaseTimer();
+      this.#acks.ready();
+    } else if (r.case === "deliveries" && this.#live === generation && this.#state === "open") {
+      const now = Date.now();
+      for (const d of r.value.deliveries) {
+        const message = new ReceivedMessage(d, generation, this.#settler);
+        if (this.#deps.maxLeaseMs > 0) this.#leases.add(message, now);
+        this.#queue.push(message);
+      }
+    }
+  }
+
+  #onClose(error: SluiceError | undefined): void {
+    this.#stream = undefined;
+    this.#acks.detach();
+    this.#live = 0;
+    this.#consumerId = "";
+    this.#leases.clear();
+    this.#stopLeaseTimer();
+    const ending = this.#ending;
+    if (ending) {
+      this.#ending = undefined;
+      ending();
+      return;
+    }
+    if (this.#state !== "open") return;
+    const cause = error ?? new SluiceError(Code.Unavailable, "the broker ended the subscription stream");
+    if (this.#reconnector.failed(cause)) this.#reconnector.schedule(() => this.#connect());
+    else this.#finish(cause);
+  }
+
+  #startLeaseTimer(): void {
+    this.#stopLeaseTimer();
+    if (this.#deps.maxLeaseMs <= 0) return;
+    const period = Math.min(5000, Math.max(50, this.#leases.ackDeadlineMs / 4));
+    this.#leaseTimer = setInterval(() => {
+      const due = this.#leases.due(Date.now());
+      for (const { item, extendMs } of due) this.#acks.verbs.extend(item.partition, item.offset, extendMs);
+      if (due.length > 0) this.#acks.flush();
+    }, period);
+    this.#leaseTimer.unref();
+  }
+
+  #stopLeaseTimer(): void {
+    clearInterval(this.#leaseTimer);
+    this.#leaseTimer = undefined;
+  }
+
+  async #close(): Promise<void> {
+    if (this.#state !== "open") return;
+    this.#state = "closing";
+    this.#queue.close();
+    this.#reconnector.cancel();
+    await Promise.allSettled([...this.#workers]);
+    const stream = this.#stream;
+    if (stream) {
+      let timer: NodeJS.Timeout | undefined;
+      await new Promise<void>((resolve) => {
+        this.#ending = resolve;
+        this.#acks.flushAll();
+        stream.end();
+        // A broker that never ends the stream must not hold close() forever.
+        timer = setTimeout(() => stream.cancel(), 5000);
+      });
+      clearTimeout(timer);
+    }
+    this.#finish(undefined);
+  }
+
+  #finish(error: SluiceError | undefined): void {
+    if (this.#state === "closed") return;
+    this.#state = "closed";
+    this.#signal?.removeEventListener("abort", this.#onAbort);
+    this.#reconnector.cancel();
+    this.#stopLeaseTimer();
+    this.#leases.clear();
+    this.#acks.verbs.clear();
+    if (error) {
+      this.#deps.logger.error({ topic: this.topic, group: this.group, code: error.code, err: error.message }, "sluice subscription failed");
+      this.#queue.fail(error);
+    } else {
+      this.#queue.close();
+    }
+    this.#status.end();
+    this.#resolveClosed(error);
+    this.#deps.onClosed?.();
+  }
+}

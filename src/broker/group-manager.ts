@@ -1,0 +1,338 @@
+import { randomUUID } from "node:crypto";
+import type { GroupMeta, GroupPartitionState, WriteBatch } from "../storage/storage.js";
+import type { AckPersister } from "./ack-persister.js";
+import { BrokerError } from "./broker-error.js";
+import type { Clock } from "./clock.js";
+import { type AckOutcome, type DeadLetter, Group, type Position } from "./group.js";
+import { GroupPartition } from "./group-partition.js";
+import type { Logger } from "./logger.js";
+import { checkName } from "./names.js";
+import type { PartitionLog } from "./partition-log.js";
+import type { RecordCodec } from "./record-codec.js";
+import { findOffsetAtTime } from "./seek.js";
+import { type DeliveryBatch, Subscription } from "./subscription.js";
+import type { Topic } from "./topic.js";
+import {
+  type BrokerLimits,
+  DEFAULT_GROUP_SETTINGS,
+  DEFAULT_MAX_IN_FLIGHT,
+  type GroupSettings,
+  MAX_ACK_DEADLINE_MS,
+  MIN_ACK_DEADLINE_MS,
+  type PublishInput,
+  type PublishResult,
+  type StartPosition,
+} from "./types.js";
+
+/** The id counters shared by topics and groups (persisted together). */
+export interface IdCounters {
+  nextTopicId: number;
+  nextGroupId: number;
+}
+
+/** What the group manager needs from the broker. */
+export interface GroupManagerDeps {
+  readonly clock: Clock;
+  readonly codec: RecordCodec;
+  readonly logger: Logger;
+  readonly limits: BrokerLimits;
+  readonly ids: IdCounters;
+  readonly acks: AckPersister;
+  readonly topic: (name: string) => Topic;
+  readonly write: (build: (batch: WriteBatch) => void) => Promise<void>;
+  readonly publish: (topic: string, messages: readonly PublishInput[]) => Promise<PublishResult[]>;
+  readonly checkOpen: () => void;
+}
+
+/** What a subscriber asks for when it opens a stream. */
+export interface SubscribeOptions {
+  readonly topic: string;
+  readonly group: string;
+  /** 0 means the default (1000). */
+  readonly maxInFlight: number;
+  /** Used only when the group is created by this call. */
+  readonly start?: StartPosition | undefined;
+  /** Used only when the group is created by this call. */
+  readonly settings?: Partial<GroupSettings> | undefined;
+  readonly consumerName?: string;
+  readonly peer?: string;
+}
+
+/** Headers a dead-lettered message carries, naming where it came from. */
+export const DEAD_LETTER_HEADERS = {
+  topic: "sluice-original-topic",
+  partition: "sluice-original-partition",
+  offset: "sluice-original-offset",
+  group: "sluice-original-group",
+  attempts: "sluice-attempts",
+  reason: "sluice-dead-letter-reason",
+} as const;
+
+const MAX_FETCH_MESSAGES = 10_000;
+const MAX_FETCH_WAIT_MS = 30_000;
+
+/**
+ * Consumer groups: creating, changing, seeking and deleting them, and the
+ * ways to consume (streams and unary fetch/ack). Every method throws
+ * {@link BrokerError} only.
+ */
+export class GroupManager {
+  /** Groups being created, so concurrent subscribers can wait for them. */
+  readonly #creations = new Map<string, Promise<Group>>();
+
+  constructor(private readonly deps: GroupManagerDeps) {}
+
+  /** Builds a group from loaded or new metadata and state. */
+  make(meta: GroupMeta, topic: Topic, states: Array<GroupPartitionState | undefined>): Group {
+    const gps = topic.partitions.map(
+      (log, p) => new GroupPartition(log, states[p] ?? { committed: log.start, acked: [] }),
+    );
+    const { clock, codec, acks, logger } = this.deps;
+    return new Group({ ...DEFAULT_GROUP_SETTINGS, ...meta }, topic, gps, {
+      clock,
+      persist: acks.mark,
+      deadLetter: (d) => this.#deadLetter(d),
+      keyOf: (v) => codec.key(v),
+      onError: (err, what) => logger.warn({ err, topic: topic.name, group: meta.name }, `${what} failed`),
+    });
+  }
+
+  /** The group `name` of `topic`. @throws not-found */
+  get(topicName: string, name: string): Group {
+    const topic = this.deps.topic(topicName);
+    checkName("group", name);
+    const g = topic.groups.get(name);
+    if (g === undefined) throw new BrokerError("not-found", `group ${name} does not exist on topic ${topicName}`);
+    return g;
+  }
+
+  /** Creates a consumer group, positioned at `start` in every partition. */
+  async create(
+    topicName: string,
+    name: string,
+    start: StartPosition = { kind: "earliest" },
+    settings: Partial<GroupSettings> = {},
+  ): Promise<Group> {
+    this.deps.checkOpen();
+    const topic = this.deps.topic(topicName);
+    checkName("group", name);
+    const key = `${topicName}\u0000${name}`;
+    if (topic.groups.has(name) || this.#creations.has(key)) {
+      throw new BrokerError("already-exists", `group ${name} already exists on topic ${topicName}`);
+    }
+    const full = this.#checkSettings(topic, { ...DEFAULT_GROUP_SETTINGS, ...settings });
+    const creation = this.#create(topic, name, start, full);
+    this.#creations.set(key, creation);
+    try {
+      return await creation;
+    } finally {
+      this.#creations.delete(key);
+    }
+  }
+
+  async #create(topic: Topic, name: string, start: StartPosition, settings: GroupSettings): Promise<Group> {
+    const starts = await Promise.all(topic.partitions.map((log) => this.#startOffset(log, start)));
+    const ids = this.deps.ids;
+    const meta: GroupMeta & GroupSettings = {
+      ...settings,
+      id: ids.nextGroupId++,
+      topicId: topic.meta.id,
+      name,
+      createdAt: this.deps.clock.now(),
+    };
+    const states = starts.map((committed) => ({ committed, acked: [] }));
+    await this.deps.write((batch) => {
+      if (topic.deleted) throw new BrokerError("not-found", `topic ${topic.name} does not exist`);
+      batch.putGroup(meta).setNextIds(ids.nextTopicId, ids.nextGroupId);
+      states.forEach((s, p) => batch.putGroupPartition(meta.id, p, s));
+    });
+    const group = this.make(meta, topic, states);
+    topic.groups.set(name, group);
+    this.deps.logger.info({ topic: topic.name, group: name, start: start.kind }, "group created");
+    return group;
+  }
+
+  /** Changes a live group's settings: only those given. */
+  async update(topicName: string, name: string, settings: Partial<GroupSettings>): Promise<Group> {
+    this.deps.checkOpen();
+    const group = this.get(topicName, name);
+    const full = this.#checkSettings(group.topic, { ...group.meta, ...settings });
+    const meta = { ...group.meta, ...full };
+    await this.deps.write((batch) => batch.putGroup(meta));
+    group.updateSettings(meta);
+    this.deps.logger.info({ topic: topicName, group: name }, "group updated");
+    return group;
+  }
+
+  /**
+   * Moves a group: to `target` in every partition, or to the given offsets
+   * (clamped to each partition's retained range). Resolves once durable.
+   */
+  async seek(topicName: string, name: string, target: StartPosition | readonly Position[]): Promise<Group> {
+    this.deps.checkOpen();
+    const group = this.get(topicName, name);
+    const offsets = new Map<number, bigint>();
+    const logs = group.topic.partitions;
+    if (Array.isArray(target)) {
+      for (const pos of target as readonly Position[]) {
+        const log = logs[pos.partition];
+        if (log === undefined) {
+          throw new BrokerError("invalid-argument", `partition ${pos.partition} does not exist; topic ${topicName} has ${logs.length}`);
+        }
+        offsets.set(pos.partition, await this.#startOffset(log, { kind: "offset", offset: pos.offset }));
+      }
+    } else {
+      const start = target as StartPosition;
+      for (const log of logs) offsets.set(log.partition, await this.#startOffset(log, start));
+    }
+    group.seek(offsets);
+    await this.deps.acks.flush();
+    this.deps.logger.info({ topic: topicName, group: name }, "group moved");
+    return group;
+  }
+
+  /** Deletes a group. With consumers connected it needs `force`. */
+  async delete(topicName: string, name: string, force: boolean): Promise<void> {
+    this.deps.checkOpen();
+    const group = this.get(topicName, name);
+    if (group.consumers.size > 0 && !force) {
+      throw new BrokerError(
+        "failed-precondition",
+        `group ${name} has ${group.consumers.size} connected consumers; disconnect them or set force`,
+      );
+    }
+    group.topic.groups.delete(name);
+    group.close(new BrokerError("aborted", `group ${name} was deleted`));
+    await this.deps.write((batch) => batch.deleteGroup(group.meta.id, group.partitions.length));
+    this.deps.logger.info({ topic: topicName, group: name }, "group deleted");
+  }
+
+  /** Opens a subscription, creating the group on first use. */
+  async subscribe(options: SubscribeOptions): Promise<Subscription> {
+    this.deps.checkOpen();
+    const limit = this.deps.limits.maxInFlight;
+    const maxInFlight = options.maxInFlight === 0 ? DEFAULT_MAX_IN_FLIGHT : options.maxInFlight;
+    if (!Number.isInteger(maxInFlight) || maxInFlight < 1 || maxInFlight > limit) {
+      throw new BrokerError("invalid-argument", `max_in_flight must be between 1 and ${limit} (--max-in-flight); got ${maxInFlight}`);
+    }
+    const topic = this.deps.topic(options.topic);
+    checkName("group", options.group);
+    const group =
+      topic.groups.get(options.group) ??
+      (await (this.#creations.get(`${options.topic}\u0000${options.group}`) ??
+        this.create(options.topic, options.group, options.start, options.settings)));
+    this.deps.checkOpen();
+    if (group.deleted) throw new BrokerError("aborted", `group ${options.group} was deleted`);
+    const sub = new Subscription(group, {
+      id: randomUUID(),
+      name: options.consumerName ?? "",
+      peer: options.peer ?? "",
+      maxInFlight,
+      maxBatchBytes: Math.max(1 << 20, this.deps.limits.maxMessageBytes),
+      connectedAt: this.deps.clock.now(),
+    });
+    group.attach(sub);
+    return sub;
+  }
+
+  /**
+   * Leases up to `max` messages to the caller, waiting up to `waitMs` for
+   * the first. Resolves to null when none arrived in time.
+   */
+  async fetch(topicName: string, name: string, max: number, waitMs: number): Promise<DeliveryBatch | null> {
+    this.deps.checkOpen();
+    const group = this.get(topicName, name);
+    const n = max === 0 ? 1 : max;
+    if (n > MAX_FETCH_MESSAGES) throw new BrokerError("invalid-argument", `max_messages must be at most ${MAX_FETCH_MESSAGES}; got ${n}`);
+    if (waitMs > MAX_FETCH_WAIT_MS) throw new BrokerError("invalid-argument", `max_wait must be at most 30s; got ${waitMs / 1000}s`);
+    return group.fetcher.next(n, AbortSignal.timeout(waitMs));
+  }
+
+  /** Acknowledges positions of a group; resolves once durable. */
+  async ack(topicName: string, name: string, positions: readonly Position[]): Promise<AckOutcome> {
+    this.deps.checkOpen();
+    const outcome = this.get(topicName, name).ack(positions, true);
+    await outcome.durable;
+    return outcome;
+  }
+
+  /** Gives back messages leased by fetch. */
+  nack(topicName: string, name: string, positions: readonly Position[], delayMs: number | undefined): void {
+    this.deps.checkOpen();
+    const group = this.get(topicName, name);
+    group.nack(group.fetcher, positions, delayMs);
+  }
+
+  /** Extends leases taken by fetch to `ms` from now. */
+  extend(topicName: string, name: string, positions: readonly Position[], ms: number): void {
+    this.deps.checkOpen();
+    const group = this.get(topicName, name);
+    group.extend(group.fetcher, positions, checkDeadline(ms, "deadline"));
+  }
+
+  async #startOffset(log: PartitionLog, start: StartPosition): Promise<bigint> {
+    switch (start.kind) {
+      case "earliest":
+        return log.start;
+      case "latest":
+        return log.end;
+      case "offset":
+        return start.offset < log.start ? log.start : start.offset > log.end ? log.end : start.offset;
+      case "timestamp":
+        return findOffsetAtTime(log, start.timeMs, (v) => this.deps.codec.publishTime(v));
+    }
+  }
+
+  #checkSettings(topic: Topic, s: GroupSettings): GroupSettings {
+    const ackDeadlineMs = s.ackDeadlineMs === 0 ? DEFAULT_GROUP_SETTINGS.ackDeadlineMs : checkDeadline(s.ackDeadlineMs, "ack_deadline");
+    const { retryBackoffMinMs: min, retryBackoffMaxMs: max } = s;
+    if (min < 0 || max < 0 || min > MAX_ACK_DEADLINE_MS || max > MAX_ACK_DEADLINE_MS || max < min) {
+      throw new BrokerError("invalid-argument", `retry_backoff needs 0 <= min <= max <= 600s; got min ${min / 1000}s, max ${max / 1000}s`);
+    }
+    if (!Number.isInteger(s.maxDeliveries) || s.maxDeliveries < 0) {
+      throw new BrokerError("invalid-argument", `max_deliveries must be 0 (unlimited) or more; got ${s.maxDeliveries}`);
+    }
+    if (s.deadLetterTopic !== "") {
+      checkName("topic", s.deadLetterTopic);
+      if (s.deadLetterTopic === topic.name) {
+        throw new BrokerError("invalid-argument", `dead_letter_topic must differ from the group's topic ${topic.name}`);
+      }
+      this.deps.topic(s.deadLetterTopic); // throws not-found, naming it
+    }
+    return { ...s, ackDeadlineMs };
+  }
+
+  /** Publishes a dead-lettered message to the group's dead-letter topic. */
+  async #deadLetter(d: DeadLetter): Promise<boolean> {
+    const target = d.group.meta.deadLetterTopic;
+    if (target === "") return false;
+    const [value] = await d.gp.log.get([d.offset]);
+    if (value === undefined) return false; // removed by retention meanwhile
+    const m = this.deps.codec.decode(value);
+    const topic = d.group.topic.name;
+    await this.deps.publish(target, [
+      {
+        key: m.key,
+        payload: m.payload,
+        messageId: `${topic}/${d.gp.partition}/${d.offset}/${d.group.name}`,
+        headers: {
+          ...m.headers,
+          [DEAD_LETTER_HEADERS.topic]: topic,
+          [DEAD_LETTER_HEADERS.partition]: String(d.gp.partition),
+          [DEAD_LETTER_HEADERS.offset]: String(d.offset),
+          [DEAD_LETTER_HEADERS.group]: d.group.name,
+          [DEAD_LETTER_HEADERS.attempts]: String(d.attempts),
+          [DEAD_LETTER_HEADERS.reason]: d.reason,
+        },
+      },
+    ]);
+    return true;
+  }
+}
+
+function checkDeadline(ms: number, field: string): number {
+  if (!Number.isFinite(ms) || ms < MIN_ACK_DEADLINE_MS || ms > MAX_ACK_DEADLINE_MS) {
+    throw new BrokerError("invalid-argument", `${field} must be between 1s and 600s; got ${ms / 1000}s`);
+  }
+  return ms;
+}

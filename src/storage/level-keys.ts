@@ -1,0 +1,198 @@
+/**
+ * The binary key layout of {@link LevelStorage}. Every integer is big-endian
+ * so that LevelDB's bytewise order is numeric order. Each concern owns the
+ * keyspace under a one-byte prefix:
+ *
+ * - `0x00 kind ...`: metadata (topics, groups, id counters, tombstones of
+ *   deleted topics, the format marker); small and rarely written.
+ * - `0x01 topicId:u32 partition:u32 offset:u64`: log records (17 bytes).
+ * - `0x02 groupId:u32 partition:u32`: a group's state in one partition.
+ *
+ * Callers validate ids and offsets before building keys (see `validate.ts`).
+ */
+
+const META = 0x00;
+const RECORD = 0x01;
+const GROUP_STATE = 0x02;
+
+const META_TOPIC = 0x01;
+const META_GROUP = 0x02;
+const META_NEXT_IDS = 0x03;
+const META_DELETED_TOPIC = 0x04;
+
+/** Length of a record key. */
+export const RECORD_KEY_LENGTH = 17;
+
+const TWO_POW_32 = 0x1_0000_0000;
+/** Offsets up to this value convert to and from `number` exactly. */
+const MAX_EXACT = BigInt(Number.MAX_SAFE_INTEGER);
+
+/** An inclusive key range, for iterators, `clear()` and `compactRange()`. */
+export interface KeyRange {
+  readonly gte: Uint8Array;
+  readonly lte: Uint8Array;
+}
+
+/** The keys under a one-byte prefix. */
+export interface PrefixRange {
+  readonly gte: Uint8Array;
+  readonly lt: Uint8Array;
+}
+
+function writeU32(key: Uint8Array, at: number, value: number): void {
+  key[at] = value >>> 24;
+  key[at + 1] = value >>> 16;
+  key[at + 2] = value >>> 8;
+  key[at + 3] = value;
+}
+
+function readU32(key: Uint8Array, at: number): number {
+  // `>>> 0` keeps the top bit from making the result negative.
+  return ((key[at] << 24) | (key[at + 1] << 16) | (key[at + 2] << 8) | key[at + 3]) >>> 0;
+}
+
+/**
+ * Builds the key of one record. Called once per published message, so it
+ * allocates only the key itself: offsets below 2^53 (all of them, in
+ * practice) are split with number arithmetic instead of bigint shifts.
+ */
+export function recordKey(topicId: number, partition: number, offset: bigint): Uint8Array {
+  const key = new Uint8Array(RECORD_KEY_LENGTH);
+  key[0] = RECORD;
+  writeU32(key, 1, topicId);
+  writeU32(key, 5, partition);
+  if (offset <= MAX_EXACT) {
+    const n = Number(offset);
+    writeU32(key, 9, Math.floor(n / TWO_POW_32));
+    writeU32(key, 13, n >>> 0);
+  } else {
+    writeU32(key, 9, Number(offset >> 32n));
+    writeU32(key, 13, Number(offset & 0xffff_ffffn));
+  }
+  return key;
+}
+
+/** The offset a record key holds. */
+export function recordKeyOffset(key: Uint8Array): bigint {
+  const high = readU32(key, 9);
+  const low = readU32(key, 13);
+  // One bigint allocation in the common case instead of three.
+  if (high < 0x20_0000) return BigInt(high * TWO_POW_32 + low);
+  return (BigInt(high) << 32n) | BigInt(low);
+}
+
+function recordPrefixKey(topicId: number, partition: number, fill: number): Uint8Array {
+  const key = new Uint8Array(RECORD_KEY_LENGTH).fill(fill, 9);
+  key[0] = RECORD;
+  writeU32(key, 1, topicId);
+  writeU32(key, 5, partition);
+  return key;
+}
+
+/** The keys of a partition's records at offsets >= `from`. */
+export function partitionRecordRange(topicId: number, partition: number, from = 0n): KeyRange {
+  return {
+    gte: from === 0n ? recordPrefixKey(topicId, partition, 0) : recordKey(topicId, partition, from),
+    // The largest possible key of the partition; using `lte` avoids computing
+    // a successor that would overflow at partition 2^32 - 1.
+    lte: recordPrefixKey(topicId, partition, 0xff),
+  };
+}
+
+/** The keys of every record of a topic, in all its partitions. */
+export function topicRecordRange(topicId: number): KeyRange {
+  const gte = new Uint8Array(RECORD_KEY_LENGTH);
+  gte[0] = RECORD;
+  writeU32(gte, 1, topicId);
+  const lte = new Uint8Array(RECORD_KEY_LENGTH).fill(0xff, 5);
+  lte[0] = RECORD;
+  writeU32(lte, 1, topicId);
+  return { gte, lte };
+}
+
+/** The key of a group's state in one partition. */
+export function groupStateKey(groupId: number, partition: number): Uint8Array {
+  const key = new Uint8Array(9);
+  key[0] = GROUP_STATE;
+  writeU32(key, 1, groupId);
+  writeU32(key, 5, partition);
+  return key;
+}
+
+/** The group and partition of a group state key; `undefined` if malformed. */
+export function parseGroupStateKey(key: Uint8Array): { groupId: number; partition: number } | undefined {
+  if (key.length !== 9 || key[0] !== GROUP_STATE) return undefined;
+  return { groupId: readU32(key, 1), partition: readU32(key, 5) };
+}
+
+/** Every group state key. */
+export const GROUP_STATE_RANGE: PrefixRange = {
+  gte: Uint8Array.of(GROUP_STATE),
+  lt: Uint8Array.of(GROUP_STATE + 1),
+};
+
+/** Every metadata key. */
+export const META_RANGE: PrefixRange = { gte: Uint8Array.of(META), lt: Uint8Array.of(META + 1) };
+
+function metaIdKey(kind: number, id: number): Uint8Array {
+  const key = new Uint8Array(6);
+  key[0] = META;
+  key[1] = kind;
+  writeU32(key, 2, id);
+  return key;
+}
+
+/** The key of a topic's metadata. */
+export function topicMetaKey(topicId: number): Uint8Array {
+  return metaIdKey(META_TOPIC, topicId);
+}
+
+/** The key of a group's metadata. */
+export function groupMetaKey(groupId: number): Uint8Array {
+  return metaIdKey(META_GROUP, groupId);
+}
+
+/** The key of a deleted topic's tombstone, which waits for the purge. */
+export function deletedTopicKey(topicId: number): Uint8Array {
+  return metaIdKey(META_DELETED_TOPIC, topicId);
+}
+
+/** The key of the next-ids counters. */
+export const NEXT_IDS_KEY: Uint8Array = Uint8Array.of(META, META_NEXT_IDS);
+
+/** The key of the format marker: `0x00 "format"`. */
+export const FORMAT_KEY: Uint8Array = Uint8Array.of(META, ...new TextEncoder().encode("format"));
+
+/** What a metadata key names. */
+export type MetaKey =
+  | { readonly kind: "topic" | "group" | "deleted-topic"; readonly id: number }
+  | { readonly kind: "next-ids" | "format" };
+
+/** Decodes a metadata key; `undefined` when it is not one this version writes. */
+export function parseMetaKey(key: Uint8Array): MetaKey | undefined {
+  if (key[0] !== META) return undefined;
+  if (key.length === 6) {
+    switch (key[1]) {
+      case META_TOPIC:
+        return { kind: "topic", id: readU32(key, 2) };
+      case META_GROUP:
+        return { kind: "group", id: readU32(key, 2) };
+      case META_DELETED_TOPIC:
+        return { kind: "deleted-topic", id: readU32(key, 2) };
+    }
+  }
+  if (keysEqual(key, NEXT_IDS_KEY)) return { kind: "next-ids" };
+  if (keysEqual(key, FORMAT_KEY)) return { kind: "format" };
+  return undefined;
+}
+
+function keysEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** A key in hexadecimal, for messages and logs. */
+export function keyHex(key: Uint8Array): string {
+  return Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString("hex");
+}

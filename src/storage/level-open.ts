@@ -1,0 +1,134 @@
+/**
+ * Opening the data directory of {@link LevelStorage}: refuse what is not
+ * ours, create what is missing, check the format marker.
+ */
+
+import { mkdir, readdir } from "node:fs/promises";
+import { ClassicLevel } from "classic-level";
+import { levelErrorCode } from "./level-errors.js";
+import { FORMAT_KEY, keyHex } from "./level-keys.js";
+import type { LevelDb } from "./level-write-batch.js";
+import { StorageError } from "./storage.js";
+
+/** The value of the format marker this version writes and accepts. */
+export const LEVEL_STORAGE_FORMAT = "sluice-storage-v1";
+
+/** Files LevelDB writes before `CURRENT` exists, e.g. when creation crashed. */
+const PRE_CURRENT_FILES = new Set(["LOCK", "LOG", "LOG.old"]);
+/** Files only a LevelDB database that held data has. */
+const LEVELDB_DATA_FILE = /^(MANIFEST-\d+|\d+\.(log|ldb|sst))$/;
+
+/** Where {@link openLevelDb} reports what it recovered from. */
+export interface OpenLogger {
+  warn(obj: object, msg: string): void;
+}
+
+/**
+ * Opens (creating when missing or empty) the Sluice database at `location`.
+ * Rejects with {@link StorageError}: `foreign` when the directory holds other
+ * files, or a LevelDB database without our format marker or with another
+ * one; `corrupt` when LevelDB reports damage or `CURRENT` is missing beside
+ * data files; `unavailable` when another process holds the directory;
+ * `full` or `io` when the directory cannot be created or read.
+ */
+export async function openLevelDb(location: string, logger?: OpenLogger): Promise<LevelDb> {
+  await checkDirectory(location, logger);
+  const db: LevelDb = new ClassicLevel<Uint8Array, Uint8Array>(location, {
+    keyEncoding: "view",
+    valueEncoding: "view",
+    createIfMissing: true,
+    errorIfExists: false,
+  });
+  try {
+    await db.open();
+  } catch (err) {
+    const code = levelErrorCode(err);
+    // abstract-level wraps the LevelDB error in "Database failed to open".
+    const detail = err instanceof Error && err.cause instanceof Error ? err.cause.message : String(err);
+    const message =
+      code === "unavailable"
+        ? `data directory ${location} is in use by another process`
+        : code === "corrupt"
+          ? `data directory ${location} is damaged: ${detail}`
+          : `cannot open data directory ${location}: ${detail}`;
+    throw new StorageError(code, message, { cause: err });
+  }
+  try {
+    await checkFormat(db, location);
+    return db;
+  } catch (err) {
+    await db.close().catch(() => undefined);
+    if (err instanceof StorageError) throw err;
+    const code = levelErrorCode(err);
+    throw new StorageError(code, `cannot check the format of data directory ${location}: ${String(err)}`, {
+      cause: err,
+    });
+  }
+}
+
+/** Refuses, before LevelDB touches it, a directory that is not ours. */
+async function checkDirectory(location: string, logger: OpenLogger | undefined): Promise<void> {
+  let entries: string[];
+  try {
+    entries = await readdir(location);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") return createDirectory(location);
+    if (code === "ENOTDIR") {
+      throw new StorageError("foreign", `data directory ${location} is not a directory`, { cause: err });
+    }
+    throw new StorageError("io", `cannot read data directory ${location}: ${String(err)}`, { cause: err });
+  }
+  if (entries.includes("CURRENT")) return;
+  // lost+found: the directory may be the root of its own file system.
+  const others = entries.filter((name) => name !== "lost+found" && !PRE_CURRENT_FILES.has(name));
+  if (others.some((name) => LEVELDB_DATA_FILE.test(name))) {
+    // Letting LevelDB create a fresh database here would hide the data.
+    throw new StorageError(
+      "corrupt",
+      `data directory ${location} holds LevelDB files but no CURRENT file; restore it from a backup`,
+    );
+  }
+  if (others.length > 0) {
+    const shown = others.slice(0, 5).join(", ") + (others.length > 5 ? ", ..." : "");
+    throw new StorageError(
+      "foreign",
+      `data directory ${location} is not empty and is not a Sluice data directory (found: ${shown})`,
+    );
+  }
+  if (entries.some((name) => PRE_CURRENT_FILES.has(name))) {
+    logger?.warn({ location }, "the creation of this data directory was interrupted; creating it again");
+  }
+}
+
+async function createDirectory(location: string): Promise<void> {
+  try {
+    await mkdir(location, { recursive: true });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code === "ENOSPC" ? "full" : "io";
+    throw new StorageError(code, `cannot create data directory ${location}: ${String(err)}`, { cause: err });
+  }
+}
+
+/** Accepts our marker, writes it into an empty database, refuses the rest. */
+async function checkFormat(db: LevelDb, location: string): Promise<void> {
+  const marker = await db.get(FORMAT_KEY);
+  if (marker !== undefined) {
+    const found = new TextDecoder().decode(marker);
+    if (found === LEVEL_STORAGE_FORMAT) return;
+    throw new StorageError(
+      "foreign",
+      `data directory ${location} holds storage format ${JSON.stringify(found.slice(0, 64))}, ` +
+        `not ${JSON.stringify(LEVEL_STORAGE_FORMAT)}`,
+    );
+  }
+  const [firstKey] = await db.keys({ limit: 1 }).all();
+  if (firstKey !== undefined) {
+    throw new StorageError(
+      "foreign",
+      `data directory ${location} is a LevelDB database that Sluice did not create ` +
+        `(no format marker; first key ${keyHex(firstKey.subarray(0, 32))})`,
+    );
+  }
+  await db.put(FORMAT_KEY, new TextEncoder().encode(LEVEL_STORAGE_FORMAT), { sync: true });
+}

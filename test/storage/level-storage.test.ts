@@ -1,0 +1,192 @@
+import { mkdir, mkdtemp, rm, unlink, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ClassicLevel } from "classic-level";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { decodeGroupPartitionState, encodeGroupPartitionState } from "../../src/storage/group-state-codec.js";
+import { levelErrorCode } from "../../src/storage/level-errors.js";
+import { recordKey, recordKeyOffset } from "../../src/storage/level-keys.js";
+import { LEVEL_STORAGE_FORMAT, LevelStorage } from "../../src/storage/level-storage.js";
+import type { Storage } from "../../src/storage/storage.js";
+import { MAX_U64, TWO_POW_53, appendRecords, expectStorageError } from "./storage-contract-helpers.js";
+import { storageContract } from "./storage-contract.js";
+
+storageContract("LevelStorage", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "sluice-storage-"));
+  const location = join(dir, "data");
+  let current: Storage = new LevelStorage({ location });
+  await current.open();
+  return {
+    storage: current,
+    reopen: async () => {
+      await current.close();
+      current = new LevelStorage({ location });
+      await current.open();
+      return current;
+    },
+    cleanup: async () => {
+      await current.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+});
+
+describe("LevelStorage data directory", () => {
+  let dir: string;
+  const opened: LevelStorage[] = [];
+
+  /** Opens a storage that afterEach closes. */
+  async function open(location: string): Promise<LevelStorage> {
+    const storage = new LevelStorage({ location });
+    opened.push(storage);
+    await storage.open();
+    return storage;
+  }
+
+  /** Creates a LevelDB database at `location` holding `entries`. */
+  async function createLevelDb(location: string, entries: [string, string][]): Promise<void> {
+    const db = new ClassicLevel(location);
+    await db.open();
+    for (const [key, value] of entries) await db.put(key, value);
+    await db.close();
+  }
+
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), "sluice-storage-"));
+  });
+  afterEach(async () => {
+    await Promise.all(opened.splice(0).map((s) => s.close()));
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("creates a missing directory, parents included, and opens it again", async () => {
+    const location = join(dir, "a", "b");
+    await appendRecords(await open(location), 1, 0, [0n]);
+    await opened.pop()!.close();
+    expect(await (await open(location)).partitionBounds(1, 0)).toEqual({ start: 0n, end: 1n });
+  });
+
+  it("opens an empty existing directory and one holding only lost+found", async () => {
+    await mkdir(join(dir, "lost+found"));
+    expect((await (await open(dir)).load()).topics).toEqual([]);
+  });
+
+  it("refuses a LevelDB database without the format marker as foreign", async () => {
+    await createLevelDb(dir, [["someone", "else"]]);
+    const err = await expectStorageError(open(dir), "foreign");
+    expect(err.message).toContain(dir);
+    expect(err.message).toMatch(/did not create/);
+  });
+
+  it("refuses a LevelDB database with another format marker as foreign", async () => {
+    await createLevelDb(dir, [["\u0000format", "sluice-storage-v9"]]);
+    const err = await expectStorageError(open(dir), "foreign");
+    expect(err.message).toContain("sluice-storage-v9");
+  });
+
+  it("refuses a non-empty directory that is not a LevelDB database as foreign, touching nothing", async () => {
+    await writeFile(join(dir, ".bashrc"), "alias ll='ls -l'\n");
+    await mkdir(join(dir, "Documents"));
+    const err = await expectStorageError(open(dir), "foreign");
+    expect(err.message).toContain(dir);
+    expect(err.message).toMatch(/\.bashrc|Documents/);
+    await expectStorageError(open(dir), "foreign");
+  });
+
+  it("refuses a path that is a file as foreign", async () => {
+    await writeFile(join(dir, "file"), "x");
+    await expectStorageError(open(join(dir, "file")), "foreign");
+  });
+
+  it("refuses LevelDB files without a CURRENT file as corrupt instead of starting over", async () => {
+    const storage = await open(dir);
+    await appendRecords(storage, 1, 0, [0n]);
+    await storage.close();
+    await unlink(join(dir, "CURRENT"));
+    await expectStorageError(open(dir), "corrupt");
+  });
+
+  it("reports damage that LevelDB finds as corrupt", async () => {
+    await (await open(dir)).close();
+    await writeFile(join(dir, "CURRENT"), "garbage");
+    await expectStorageError(open(dir), "corrupt");
+  });
+
+  it("refuses a second storage on the same directory as unavailable, until the first closes", async () => {
+    const first = await open(dir);
+    const err = await expectStorageError(open(dir), "unavailable");
+    expect(err.message).toBe(`data directory ${dir} is in use by another process`);
+    await first.close();
+    expect((await (await open(dir)).load()).topics).toEqual([]);
+  });
+
+  it("writes the format marker into a new database", async () => {
+    await (await open(dir)).close();
+    const db = new ClassicLevel(dir);
+    await db.open();
+    expect(await db.get("\u0000format")).toBe(LEVEL_STORAGE_FORMAT);
+    await db.close();
+  });
+
+  it("round-trips offsets above 2^53 through close and open", async () => {
+    const offsets = [TWO_POW_53 + 1n, 2n ** 63n, MAX_U64 - 1n];
+    await appendRecords(await open(dir), 7, 1, offsets);
+    await opened.pop()!.close();
+    const reopened = await open(dir);
+    expect((await reopened.readRecords(7, 1, 0n, 10, 1000)).map((r) => r.offset)).toEqual(offsets);
+    expect(await reopened.partitionBounds(7, 1)).toEqual({ start: TWO_POW_53 + 1n, end: MAX_U64 });
+  });
+});
+
+describe("LevelStorage encodings", () => {
+  it("orders record keys bytewise as their offsets order numerically", () => {
+    const offsets = [0n, 1n, 255n, 256n, 2n ** 32n - 1n, 2n ** 32n, TWO_POW_53 - 1n, TWO_POW_53, TWO_POW_53 + 1n, MAX_U64];
+    const keys = offsets.map((o) => Buffer.from(recordKey(1, 2, o)));
+    expect([...keys].sort(Buffer.compare)).toEqual(keys);
+    expect(keys.map(recordKeyOffset)).toEqual(offsets);
+    expect(keys[0]!.toString("hex")).toBe("01" + "00000001" + "00000002" + "0000000000000000");
+  });
+
+  it("encodes a group partition state in 12 bytes plus 16 per range", () => {
+    const state = { committed: MAX_U64 - 10n, acked: [[MAX_U64 - 5n, MAX_U64] as const] };
+    const encoded = encodeGroupPartitionState(state);
+    expect(encoded.byteLength).toBe(28);
+    expect(decodeGroupPartitionState(encoded)).toEqual(state);
+  });
+
+  it("reports a truncated group partition state as corrupt", () => {
+    const encoded = encodeGroupPartitionState({ committed: 1n, acked: [[3n, 4n]] });
+    expect(() => decodeGroupPartitionState(encoded.subarray(0, 20))).toThrow(/malformed/);
+  });
+});
+
+describe("LevelStorage error mapping", () => {
+  const leveldbError = (code: string, message: string, cause?: unknown): Error =>
+    Object.assign(new Error(message, { cause }), { code });
+
+  it("maps a full disk to full, damage to corrupt, a held lock or closed database to unavailable", () => {
+    expect(levelErrorCode(leveldbError("LEVEL_IO_ERROR", "IO error: /d/000005.log: No space left on device"))).toBe(
+      "full",
+    );
+    expect(levelErrorCode(leveldbError("LEVEL_CORRUPTION", "Corruption: bad block"))).toBe("corrupt");
+    const locked = leveldbError("LEVEL_LOCKED", "IO error: lock /d/LOCK: already held by process");
+    expect(levelErrorCode(leveldbError("LEVEL_DATABASE_NOT_OPEN", "Database failed to open", locked))).toBe(
+      "unavailable",
+    );
+    expect(levelErrorCode(leveldbError("LEVEL_DATABASE_NOT_OPEN", "Database is not open"))).toBe("unavailable");
+    expect(levelErrorCode(leveldbError("LEVEL_IO_ERROR", "IO error: /d/000005.log: Input/output error"))).toBe("io");
+  });
+
+  it("rejects a batch started before close and written after it with unavailable", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "sluice-storage-"));
+    try {
+      const storage = new LevelStorage({ location: dir });
+      await storage.open();
+      const batch = storage.batch().appendRecord(1, 0, 0n, new Uint8Array(1));
+      await storage.close();
+      await expectStorageError(batch.write({ sync: true }), "unavailable");
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
