@@ -137,6 +137,7 @@ export class Broker {
       partitions,
       retentionMaxAgeMs: settings.retentionMaxAgeMs,
       retentionMaxBytes: settings.retentionMaxBytes,
+      dedupeWindowMs: settings.dedupeWindowMs,
       createdAt: this.#clock.now(),
     };
     this.#creating.add(name);

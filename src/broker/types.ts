@@ -41,6 +41,8 @@ export interface TopicSettings {
   readonly partitions: number;
   readonly retentionMaxAgeMs: number;
   readonly retentionMaxBytes: bigint;
+  /** 0 = no dedupe. */
+  readonly dedupeWindowMs: number;
 }
 
 /** A partition's bounds, as admin calls report them. */
@@ -107,3 +109,5 @@ export const MIN_ACK_DEADLINE_MS = 1_000;
 export const MAX_ACK_DEADLINE_MS = 600_000;
 export const DEFAULT_MAX_IN_FLIGHT = 1000;
 export const DEFAULT_RETENTION_MS = 7 * 24 * 3600 * 1000;
+export const DEFAULT_DEDUPE_WINDOW_MS = 2 * 60 * 1000;
+export const MAX_DEDUPE_WINDOW_MS = 24 * 3600 * 1000;

@@ -3,7 +3,7 @@ import type { UntypedServiceImplementation } from "@grpc/grpc-js";
 import type { Broker } from "../broker/broker.js";
 import { BrokerError } from "../broker/broker-error.js";
 import type { Logger } from "../broker/logger.js";
-import { DEFAULT_RETENTION_MS } from "../broker/types.js";
+import { DEFAULT_DEDUPE_WINDOW_MS, DEFAULT_RETENTION_MS } from "../broker/types.js";
 import * as pb from "../../gen/sluice/v1/admin_pb.js";
 import { durationMs, groupProto, groupSettings, startPosition, topicProto } from "./convert.js";
 import { unary } from "./unary.js";
@@ -19,6 +19,7 @@ export function adminService(broker: Broker, logger: Logger): UntypedServiceImpl
         partitions: req.partitions === 0 ? 1 : req.partitions,
         retentionMaxAgeMs: durationMs(req.retention?.maxAge, "retention.max_age") || DEFAULT_RETENTION_MS,
         retentionMaxBytes: req.retention?.maxBytes ?? 0n,
+        dedupeWindowMs: durationMs(req.dedupeWindow, "dedupe_window") ?? DEFAULT_DEDUPE_WINDOW_MS,
       });
       return create(pb.CreateTopicResponseSchema, { topic: topicProto(topic, broker.partitionInfo(topic)) });
     }),

@@ -22,6 +22,7 @@ export function assertTopicMeta(meta: TopicMeta): void {
     throw new RangeError(`topic retentionMaxBytes must be a non-negative bigint, got ${meta.retentionMaxBytes}`);
   }
   assertInteger("topic createdAt", meta.createdAt);
+  assertNonNegative("topic dedupeWindowMs", meta.dedupeWindowMs);
 }
 
 /** Throws `RangeError` unless every field has a storable value. */
@@ -31,6 +32,11 @@ export function assertGroupMeta(meta: GroupMeta): void {
   assertString("group name", meta.name);
   assertNonNegative("group ackDeadlineMs", meta.ackDeadlineMs);
   assertInteger("group createdAt", meta.createdAt);
+  if (typeof meta.ordered !== "boolean") throw new RangeError("group ordered must be a boolean");
+  assertNonNegative("group retryBackoffMinMs", meta.retryBackoffMinMs);
+  assertNonNegative("group retryBackoffMaxMs", meta.retryBackoffMaxMs);
+  assertNonNegative("group maxDeliveries", meta.maxDeliveries);
+  assertString("group deadLetterTopic", meta.deadLetterTopic);
 }
 
 /** Encodes a topic's metadata. */
@@ -44,6 +50,7 @@ export function encodeTopicMeta(meta: TopicMeta): Uint8Array {
       retentionMaxAgeMs: meta.retentionMaxAgeMs,
       retentionMaxBytes: meta.retentionMaxBytes.toString(),
       createdAt: meta.createdAt,
+      dedupeWindowMs: meta.dedupeWindowMs,
     }),
   );
 }
@@ -59,6 +66,7 @@ export function decodeTopicMeta(bytes: Uint8Array): TopicMeta {
     retentionMaxAgeMs: o["retentionMaxAgeMs"] as number,
     retentionMaxBytes: typeof retention === "string" && /^\d+$/.test(retention) ? BigInt(retention) : -1n,
     createdAt: o["createdAt"] as number,
+    dedupeWindowMs: (o["dedupeWindowMs"] ?? 120_000) as number,
   });
 }
 
@@ -72,6 +80,11 @@ export function encodeGroupMeta(meta: GroupMeta): Uint8Array {
       name: meta.name,
       ackDeadlineMs: meta.ackDeadlineMs,
       createdAt: meta.createdAt,
+      ordered: meta.ordered,
+      retryBackoffMinMs: meta.retryBackoffMinMs,
+      retryBackoffMaxMs: meta.retryBackoffMaxMs,
+      maxDeliveries: meta.maxDeliveries,
+      deadLetterTopic: meta.deadLetterTopic,
     }),
   );
 }
@@ -85,6 +98,12 @@ export function decodeGroupMeta(bytes: Uint8Array): GroupMeta {
     name: o["name"] as string,
     ackDeadlineMs: o["ackDeadlineMs"] as number,
     createdAt: o["createdAt"] as number,
+    // Settings added later default to their off values.
+    ordered: (o["ordered"] ?? false) as boolean,
+    retryBackoffMinMs: (o["retryBackoffMinMs"] ?? 0) as number,
+    retryBackoffMaxMs: (o["retryBackoffMaxMs"] ?? 0) as number,
+    maxDeliveries: (o["maxDeliveries"] ?? 0) as number,
+    deadLetterTopic: (o["deadLetterTopic"] ?? "") as string,
   });
 }
 

@@ -15,6 +15,8 @@ export interface TopicMeta {
   readonly retentionMaxAgeMs: number;
   /** Retention: maximum bytes per partition (0 = unlimited). */
   readonly retentionMaxBytes: bigint;
+  /** How long publishes are deduplicated by message id (0 = off). */
+  readonly dedupeWindowMs: number;
   /** Milliseconds since the epoch. */
   readonly createdAt: number;
 }
@@ -25,6 +27,14 @@ export interface GroupMeta {
   readonly topicId: number;
   readonly name: string;
   readonly ackDeadlineMs: number;
+  /** Key-ordered delivery. */
+  readonly ordered: boolean;
+  readonly retryBackoffMinMs: number;
+  readonly retryBackoffMaxMs: number;
+  /** 0 = unlimited. */
+  readonly maxDeliveries: number;
+  /** "" = none. */
+  readonly deadLetterTopic: string;
   /** Milliseconds since the epoch. */
   readonly createdAt: number;
 }

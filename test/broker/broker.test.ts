@@ -16,7 +16,7 @@ const textCodec: RecordCodec = {
 };
 const text = (v: Uint8Array) => JSON.parse(new TextDecoder().decode(v)).p as string;
 const msg = (p: string) => ({ key: "", payload: new TextEncoder().encode(p), headers: {}, messageId: "" });
-const topicSettings = { partitions: 1, retentionMaxAgeMs: 0, retentionMaxBytes: 0n };
+const topicSettings = { partitions: 1, retentionMaxAgeMs: 0, retentionMaxBytes: 0n, dedupeWindowMs: 0 };
 
 /** Counts the storage batches written. */
 function counting(storage: MemoryStorage): { storage: Storage; writes: () => number } {

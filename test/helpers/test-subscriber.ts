@@ -6,6 +6,7 @@ import {
   SubscribeRequestSchema,
   type SubscribeRequest_OpenSchema,
   type SubscribeResponse,
+  type SubscribeResponse_AckConfirmation,
   type SubscribeResponse_Subscribed,
 } from "../../gen/sluice/v1/broker_pb.js";
 import type { Clients } from "./grpc-clients.js";
@@ -21,6 +22,7 @@ export interface Pos {
  */
 export class TestSubscriber {
   readonly deliveries: Delivery[] = [];
+  readonly confirmations: SubscribeResponse_AckConfirmation[] = [];
   readonly stream: ClientDuplexStream<SubscribeRequest, SubscribeResponse>;
   subscribed: SubscribeResponse_Subscribed | undefined;
   error: ServiceError | undefined;
@@ -39,6 +41,8 @@ export class TestSubscriber {
           resolve(res.response.value);
         } else if (res.response.case === "deliveries") {
           this.deliveries.push(...res.response.value.deliveries);
+        } else if (res.response.case === "ackConfirmation") {
+          this.confirmations.push(res.response.value);
         }
         this.#wake();
       });
@@ -80,6 +84,27 @@ export class TestSubscriber {
     return out;
   }
 
+  /** The next ack confirmation not yet returned. */
+  async confirmation(timeoutMs = 10_000): Promise<SubscribeResponse_AckConfirmation> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.confirmations.length === 0) {
+      const left = deadline - Date.now();
+      if (this.ended || left <= 0) throw new Error("no ack confirmation arrived");
+      await this.#event(left);
+    }
+    return this.confirmations.shift()!;
+  }
+
+  /** Resolves once a delivery is waiting to be taken (or the stream ended). */
+  async ready(timeoutMs = 10_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.untaken === 0 && !this.ended) {
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error("timed out waiting for a delivery");
+      await this.#event(left);
+    }
+  }
+
   /** How many deliveries arrived that no take() has returned. */
   get untaken(): number {
     return this.deliveries.length - this.#read;
@@ -99,13 +124,10 @@ export class TestSubscriber {
     this.send({ request: { case: "ack", value: { positions } } });
   }
 
+  /** Nacks; a negative `delayMs` leaves the delay unset (the group's backoff applies). */
   nack(positions: Pos[], delayMs = 0): void {
-    this.send({
-      request: {
-        case: "nack",
-        value: { positions, delay: { seconds: BigInt(Math.floor(delayMs / 1000)), nanos: (delayMs % 1000) * 1e6 } },
-      },
-    });
+    const delay = delayMs < 0 ? undefined : { seconds: BigInt(Math.floor(delayMs / 1000)), nanos: (delayMs % 1000) * 1e6 };
+    this.send({ request: { case: "nack", value: { positions, delay } } });
   }
 
   extend(positions: Pos[], ms: number): void {

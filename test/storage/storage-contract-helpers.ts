@@ -52,6 +52,7 @@ export function topic(id: number, overrides: Partial<TopicMeta> = {}): TopicMeta
     partitions: 4,
     retentionMaxAgeMs: 0,
     retentionMaxBytes: 0n,
+    dedupeWindowMs: 120_000,
     createdAt: 1_700_000_000_000 + id,
     ...overrides,
   };
@@ -59,7 +60,19 @@ export function topic(id: number, overrides: Partial<TopicMeta> = {}): TopicMeta
 
 /** A group's metadata with defaults. */
 export function group(id: number, topicId: number, overrides: Partial<GroupMeta> = {}): GroupMeta {
-  return { id, topicId, name: `group-${id}`, ackDeadlineMs: 30_000, createdAt: 1_700_000_000_000 + id, ...overrides };
+  return {
+    id,
+    topicId,
+    name: `group-${id}`,
+    ackDeadlineMs: 30_000,
+    ordered: false,
+    retryBackoffMinMs: 0,
+    retryBackoffMaxMs: 0,
+    maxDeliveries: 0,
+    deadLetterTopic: "",
+    createdAt: 1_700_000_000_000 + id,
+    ...overrides,
+  };
 }
 
 /** UTF-8 bytes of `text`. */
