@@ -4,7 +4,7 @@ import { BrokerProcess } from "./support/broker-process.js";
 import { loadRecipes, type RecipeResult, runRecipe } from "./support/recipes.js";
 import { TsClient } from "./support/sluice-ts.js";
 
-// What each recipe of grpcurl-recipes.md must show. The recipes run in file
+// What each recipe of the README's grpcurl recipes must show. The recipes run in file
 // order against one fresh broker, so later ones see what earlier ones did.
 const checks: Record<string, (r: RecipeResult, ts: TsClient) => Promise<void> | void> = {
   "List the services": (r) => {
@@ -103,7 +103,7 @@ it("every recipe has a check and every check a recipe", () => {
   expect(recipes.map((r) => r.title).sort()).toEqual(Object.keys(checks).sort());
 });
 
-describe("grpcurl-recipes.md", () => {
+describe("the README's grpcurl recipes", () => {
   for (const recipe of recipes) {
     it(recipe.title, async () => {
       const result = await runRecipe(recipe, broker.address);

@@ -11,7 +11,7 @@ import type { Storage } from "../../src/storage/storage.js";
 import { MAX_U64, TWO_POW_53, appendRecords, expectStorageError } from "./storage-contract-helpers.js";
 import { storageContract } from "./storage-contract.js";
 
-storageContract("LevelStorage", async () => {
+storageContract("LevelStorage", { persistent: true, failureInjection: false }, async () => {
   const dir = await mkdtemp(join(tmpdir(), "sluice-storage-"));
   const location = join(dir, "data");
   let current: Storage = new LevelStorage({ location });

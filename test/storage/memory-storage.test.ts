@@ -3,7 +3,7 @@ import { MemoryStorage } from "../../src/storage/memory-storage.js";
 import { StorageError } from "../../src/storage/storage.js";
 import { storageContract } from "./storage-contract.js";
 
-storageContract("MemoryStorage", async () => {
+storageContract("MemoryStorage", { persistent: true, failureInjection: true }, async () => {
   const storage = new MemoryStorage();
   await storage.open();
   return {

@@ -3,17 +3,27 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { repoRoot, toolsPath } from "./paths.js";
 
-/** One grpcurl recipe of test/interop/grpcurl-recipes.md. */
+/** One grpcurl recipe of the README's "Debugging with grpcurl" section. */
 export interface Recipe {
   title: string;
   script: string;
 }
 
-export const recipesFile = path.join(repoRoot, "test", "interop", "grpcurl-recipes.md");
+export const recipesFile = path.join(repoRoot, "README.md");
+const BEGIN = "<!-- grpcurl-recipes:begin -->";
+const END = "<!-- grpcurl-recipes:end -->";
 
-/** The recipes in file order: each `### ` heading and its first ```sh block. */
+/**
+ * The README's recipes in order (between the grpcurl-recipes markers): each
+ * `### ` heading and its first ```sh block. The suite runs exactly what the
+ * README shows, so the recipes cannot rot.
+ */
 export function loadRecipes(file = recipesFile): Recipe[] {
-  const text = readFileSync(file, "utf8");
+  const whole = readFileSync(file, "utf8");
+  const from = whole.indexOf(BEGIN);
+  const to = whole.indexOf(END);
+  if (from < 0 || to < from) throw new Error(`${file} has no ${BEGIN} ... ${END} section`);
+  const text = whole.slice(from + BEGIN.length, to);
   const recipes: Recipe[] = [];
   for (const section of text.split(/^### /m).slice(1)) {
     const title = section.slice(0, section.indexOf("\n")).trim();
