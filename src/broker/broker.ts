@@ -3,6 +3,7 @@ import { AckPersister } from "./ack-persister.js";
 import { BrokerError } from "./broker-error.js";
 import { type Clock, systemClock } from "./clock.js";
 import { GroupManager, type IdCounters } from "./group-manager.js";
+import type { Group } from "./group.js";
 import { type Logger, silentLogger } from "./logger.js";
 import { checkName } from "./names.js";
 import { PartitionLog } from "./partition-log.js";
@@ -104,7 +105,13 @@ export class Broker {
     const logs: PartitionLog[] = [];
     for (let p = 0; p < meta.partitions; p++) {
       const bounds = await this.#storage.partitionBounds(meta.id, p);
-      logs.push(new PartitionLog(this.#storage, meta.id, p, bounds));
+      const log = new PartitionLog(this.#storage, meta.id, p, bounds);
+      if (bounds.end > bounds.start) {
+        // Publish times must not go backwards even if the clock did across the restart.
+        const [last] = await this.#storage.getRecords(meta.id, p, [bounds.end - 1n]);
+        if (last !== undefined) log.lastPublishTime = this.#codec.publishTime(last);
+      }
+      logs.push(log);
     }
     return new Topic(meta, logs);
   }
@@ -283,6 +290,20 @@ export class Broker {
     for (const [p, list] of byPartition) {
       topic.partitions[p]!.commit(list);
       topic.appended(p);
+    }
+  }
+
+  /**
+   * Resolves once the state `group` has now (its acks) is durable: after the
+   * write that carries it, at once in effect when nothing is pending. Lets
+   * GetGroup report only acks a crash cannot lose.
+   * @throws unavailable or resource-exhausted when that write fails.
+   */
+  async groupStateDurable(group: Group): Promise<void> {
+    try {
+      await this.#acks.mark(group, true);
+    } catch (err) {
+      throw fromStorageError(err);
     }
   }
 

@@ -10,6 +10,9 @@ import { Subscription } from "./subscription.js";
 import type { Topic } from "./topic.js";
 import type { DeadLetterReason, GroupSettings } from "./types.js";
 
+/** The pause after a failed log read before reading again. */
+const READ_RETRY_MS = 200;
+
 /** A position in a topic. */
 export interface Position {
   readonly partition: number;
@@ -68,6 +71,8 @@ export class Group {
   #cancelTimer: (() => void) | null = null;
   #rr = 0;
   #fetcher: Subscription | undefined;
+  /** After a failed read, no read starts before this time. */
+  #readRetryAt = 0;
 
   constructor(
     public meta: GroupMeta & GroupSettings,
@@ -155,12 +160,14 @@ export class Group {
       }
     }
     for (const gp of this.partitions) {
-      if (gp.needsFill) {
+      if (gp.needsFill && now >= this.#readRetryAt) {
         gp.fill().then(
           (added) => added && this.#changed.notify(),
           (err: unknown) => {
+            // Storage trouble: try again shortly rather than in a tight loop.
             this.deps.onError(err, "reading the log");
-            this.#changed.notify();
+            this.#readRetryAt = this.deps.clock.now() + READ_RETRY_MS;
+            this.deps.clock.setTimer(() => this.#changed.notify(), READ_RETRY_MS);
           },
         );
       }

@@ -51,7 +51,11 @@ export function adminService(broker: Broker, logger: Logger): UntypedServiceImpl
     }),
 
     getGroup: unary(logger, "GetGroup", async (req: pb.GetGroupRequest) => {
-      return create(pb.GetGroupResponseSchema, { group: groupProto(broker.groups.get(req.topic, req.group), true) });
+      const group = broker.groups.get(req.topic, req.group);
+      const view = groupProto(group, true);
+      // committed_offset is documented as durable: answer once this view is.
+      await broker.groupStateDurable(group);
+      return create(pb.GetGroupResponseSchema, { group: view });
     }),
 
     listGroups: unary(logger, "ListGroups", async (req: pb.ListGroupsRequest) => {

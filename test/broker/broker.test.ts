@@ -29,6 +29,10 @@ function counting(storage: MemoryStorage): { storage: Storage; writes: () => num
     readRecords: (t, p, f, n, b) => storage.readRecords(t, p, f, n, b),
     getRecords: (t, p, o) => storage.getRecords(t, p, o),
     purgeDeleted: () => storage.purgeDeleted(),
+    deleteRecords: (t, p, f, to) => storage.deleteRecords(t, p, f, to),
+    partitionBytes: (t, p, f) => storage.partitionBytes(t, p, f),
+    loadDedupe: (since) => storage.loadDedupe(since),
+    deleteDedupe: (t, before) => storage.deleteDedupe(t, before),
     batch: () => {
       const batch = storage.batch();
       const write = batch.write.bind(batch);
@@ -133,5 +137,37 @@ describe("leases", () => {
     const waiting = sub.next();
     await broker.close();
     await expect(waiting).rejects.toMatchObject({ code: "unavailable" });
+  });
+});
+
+describe("the write queue", () => {
+  it("keeps writing after a batch in which every task failed to build", async () => {
+    const { broker } = await open();
+    await broker.createTopic("t", topicSettings);
+    // The topic disappears before the batch forms: the publish fails in
+    // build(), alone in its batch, so the batch writes nothing.
+    const doomed = broker.publish("t", [msg("x")]);
+    broker.topic("t").deleted = true;
+    await expect(doomed).rejects.toMatchObject({ code: "not-found" });
+    await broker.createTopic("u", topicSettings);
+    const [r] = await broker.publish("u", [msg("y")]);
+    expect(r!.offset).toBe(0n);
+  });
+});
+
+describe("restart", () => {
+  it("never gives a message an earlier publish time than the last stored one, even if the clock went back", async () => {
+    const clock = new ManualClock();
+    const { mem, broker } = await open(clock);
+    await broker.createTopic("t", topicSettings);
+    await broker.publish("t", [msg("a")]);
+    const before = clock.now();
+    await broker.close();
+    const backwards = { now: () => before - 60_000, setTimer: clock.setTimer.bind(clock) };
+    const again = await Broker.open({ storage: mem, codec: textCodec, clock: backwards });
+    await again.publish("t", [msg("b")]);
+    const log = again.topic("t").partitions[0]!;
+    const values = await log.get([0n, 1n]);
+    expect(textCodec.publishTime(values[1]!)).toBeGreaterThanOrEqual(textCodec.publishTime(values[0]!));
   });
 });
