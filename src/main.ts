@@ -1,6 +1,8 @@
 import { pino } from "pino";
 import { Broker } from "./broker/broker.js";
 import { ConfigError, loadConfig, usage } from "./config.js";
+import { openEdgeSecurity } from "./server/auth/edge-security.js";
+import { SecurityConfigError } from "./server/auth/security-config-error.js";
 import { startGrpcServer } from "./server/server.js";
 import { protobufRecordCodec } from "./server/record-codec.js";
 import { LevelStorage } from "./storage/level-storage.js";
@@ -23,6 +25,27 @@ async function main(): Promise<number> {
     return 0;
   }
   const logger = pino({ level: config.logLevel, base: { name: "sluice" } });
+  // Before the data dir is touched: a bad certificate or tokens file stops the start.
+  let security;
+  try {
+    security = await openEdgeSecurity(
+      {
+        tlsCert: config.tlsCert,
+        tlsKey: config.tlsKey,
+        tlsClientCa: config.tlsClientCa,
+        tokensFile: config.tokensFile,
+        openHealth: config.authOpenHealth,
+        openReflection: config.authOpenReflection,
+      },
+      logger,
+    );
+  } catch (err) {
+    if (err instanceof SecurityConfigError) {
+      logger.fatal({}, `not starting: ${err.message}`);
+      return 2;
+    }
+    throw err;
+  }
   const storage = new LevelStorage({ location: config.dataDir, logger });
   try {
     await storage.open();
@@ -38,11 +61,14 @@ async function main(): Promise<number> {
     codec: protobufRecordCodec,
     logger,
     fsync: config.fsync === "always",
+    retentionIntervalMs: config.retentionIntervalMs,
     limits: {
       maxMessageBytes: config.maxMessageBytes,
       maxTopics: config.maxTopics,
       maxPartitions: config.maxPartitions,
       maxInFlight: config.maxInFlight,
+      maxGroupInFlight: config.maxGroupInFlight,
+      dedupeMaxEntries: config.dedupeMaxEntries,
     },
   });
   const server = await startGrpcServer(broker, logger, {
@@ -50,8 +76,16 @@ async function main(): Promise<number> {
     port: config.port,
     maxRequestBytes: config.maxRequestBytes,
     keepaliveMs: config.keepaliveMs,
+    keepaliveTimeoutMs: config.keepaliveTimeoutMs,
+    maxStreamsPerConnection: config.maxStreamsPerConnection,
+    maxPendingBytes: config.maxPendingBytes,
+    credentials: security.credentials,
+    auth: security.auth,
   });
-  logger.warn({ host: config.host }, "serving plaintext gRPC without authentication: for local development only");
+  logger[security.notice.level]({ host: config.host }, security.notice.message);
+  // SIGHUP re-reads the tokens file; without one it keeps its default meaning (terminate).
+  const onHangup = () => void security.reload();
+  if (security.auth !== undefined) process.on("SIGHUP", onHangup);
   logger.info(
     { host: config.host, port: server.port, dataDir: config.dataDir, fsync: config.fsync, topics: broker.topics.size },
     "sluice listening",
@@ -61,6 +95,8 @@ async function main(): Promise<number> {
     process.once("SIGTERM", resolve);
     process.once("SIGINT", resolve);
   }).then((signal) => logger.info({ signal }, "shutting down"));
+  process.off("SIGHUP", onHangup);
+  security.close();
   await server.shutdown(config.shutdownGraceMs);
   await storage.close();
   logger.info({}, "stopped");

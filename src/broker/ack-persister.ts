@@ -2,6 +2,7 @@ import type { Clock } from "./clock.js";
 import type { Group } from "./group.js";
 import type { GroupPartition } from "./group-partition.js";
 import type { Logger } from "./logger.js";
+import { fromStorageError } from "./storage-errors.js";
 import type { WriteQueue } from "./write-queue.js";
 
 /**
@@ -23,15 +24,21 @@ export class AckPersister {
 
   /** Resolvers waiting for the next persist task to be durable. */
   #waiters: Waiter[] = [];
+  /** Resolvers waiting until the state is durable, however many writes fail first. */
+  #durable: Array<() => void> = [];
 
   /**
    * Marks a group as having unpersisted state. With `wait`, returns a promise
-   * that resolves once that state is durable (rejects if the write fails).
+   * that resolves once that state is durable: with `true` it rejects (with a
+   * {@link BrokerError}) when the next write fails; with `"durable"` it waits
+   * through failed writes (a full disk) until a retry succeeds, so an ack
+   * confirmation is late rather than wrong or lost.
    */
-  readonly mark = (group: Group, wait = false): Promise<void> | undefined => {
+  readonly mark = (group: Group, wait: boolean | "durable" = false): Promise<void> | undefined => {
     this.#dirty.add(group);
     this.#queue();
     if (!wait) return undefined;
+    if (wait === "durable") return new Promise((resolve) => this.#durable.push(resolve));
     return new Promise((resolve, reject) => this.#waiters.push({ resolve, reject }));
   };
 
@@ -48,11 +55,14 @@ export class AckPersister {
     this.#queued = true;
     const written: Array<[Group, GroupPartition]> = [];
     let waiters: Waiter[] = [];
+    let durable: Array<() => void> = [];
     this.writes.submit({
       build: (batch) => {
         this.#queued = false;
         waiters = this.#waiters;
         this.#waiters = [];
+        durable = this.#durable;
+        this.#durable = [];
         for (const g of this.#dirty) {
           if (g.deleted) continue;
           for (const gp of g.partitions) {
@@ -67,9 +77,14 @@ export class AckPersister {
       done: (err) => {
         for (const w of waiters) {
           if (err === undefined) w.resolve();
-          else w.reject(err);
+          else w.reject(fromStorageError(err));
         }
-        if (err === undefined) return;
+        if (err === undefined) {
+          for (const resolve of durable) resolve();
+          return;
+        }
+        // They ride the retry.
+        this.#durable.unshift(...durable);
         this.logger.warn({ err, partitions: written.length }, "persisting acks failed; retrying");
         for (const [g, gp] of written) {
           gp.dirty = true;

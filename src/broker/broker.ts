@@ -2,21 +2,27 @@ import type { Storage, StoredRecord, TopicMeta, WriteBatch } from "../storage/st
 import { AckPersister } from "./ack-persister.js";
 import { BrokerError } from "./broker-error.js";
 import { type Clock, systemClock } from "./clock.js";
+import { type DedupeEntry, DedupeIndex, restoreDedupe } from "./dedupe-index.js";
 import { GroupManager, type IdCounters } from "./group-manager.js";
 import type { Group } from "./group.js";
 import { type Logger, silentLogger } from "./logger.js";
 import { checkName } from "./names.js";
+import { describePartitions } from "./partition-details.js";
 import { PartitionLog } from "./partition-log.js";
 import { partitionForKey } from "./partitioner.js";
 import type { RecordCodec } from "./record-codec.js";
+import { Retention } from "./retention.js";
 import { fromStorageError } from "./storage-errors.js";
 import { Topic } from "./topic.js";
+import { addPartitions, changedTopicMeta, checkDedupeWindow } from "./topic-update.js";
 import {
   type BrokerLimits,
   DEFAULT_LIMITS,
+  DEFAULT_RETENTION_INTERVAL_MS,
   type PartitionInfo,
   type PublishInput,
   type PublishResult,
+  type TopicChanges,
   type TopicSettings,
 } from "./types.js";
 import { WriteQueue } from "./write-queue.js";
@@ -30,7 +36,12 @@ export interface BrokerOptions {
   /** Flush every commit to stable storage before answering (power-loss safe). */
   readonly fsync?: boolean;
   readonly limits?: Partial<BrokerLimits>;
+  /** Time between retention passes (default 30 s); one also runs at start. */
+  readonly retentionIntervalMs?: number;
 }
+
+/** The value of a duplicate's record: never stored or committed. */
+const NO_VALUE = new Uint8Array(0);
 
 /**
  * The transport-free broker: topics of partitioned logs, publishing with
@@ -50,6 +61,11 @@ export class Broker {
   readonly #creating = new Set<string>();
   readonly #ids: IdCounters = { nextTopicId: 1, nextGroupId: 1 };
   #closing = false;
+  /** Message ids seen within each topic's dedupe window. */
+  readonly #dedupe: DedupeIndex;
+  readonly #retention: Retention;
+  /** Topic updates run one at a time, each checked against the one before. */
+  #topicUpdates: Promise<unknown> = Promise.resolve();
   /** Consumer groups and the ways to consume them. */
   readonly groups: GroupManager;
 
@@ -61,6 +77,22 @@ export class Broker {
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
     this.#writes = new WriteQueue(this.#storage, options.fsync ?? false);
     this.#acks = new AckPersister(this.#writes, this.#clock, this.#logger);
+    const maxEntries = this.limits.dedupeMaxEntries;
+    this.#dedupe = new DedupeIndex(maxEntries, () =>
+      this.#logger.warn(
+        { maxEntries },
+        "the dedupe index is full (--dedupe-max-entries): the oldest message ids are forgotten before their window ends",
+      ),
+    );
+    this.#retention = new Retention({
+      storage: this.#storage,
+      clock: this.#clock,
+      logger: this.#logger,
+      publishTime: (v) => this.#codec.publishTime(v),
+      topics: () => this.topics.values(),
+      dedupe: this.#dedupe,
+      intervalMs: options.retentionIntervalMs ?? DEFAULT_RETENTION_INTERVAL_MS,
+    });
     this.groups = new GroupManager({
       clock: this.#clock,
       codec: this.#codec,
@@ -96,8 +128,10 @@ export class Broker {
       const states = topic.partitions.map((_, p) => state.groupPartitions.get(`${meta.id}/${p}`));
       topic.groups.set(meta.name, b.groups.make(meta, topic, states));
     }
+    await restoreDedupe(b.#dedupe, b.#storage, state.topics, b.#clock.now());
     // Finish purges a crash interrupted.
     b.#purgeInBackground();
+    b.#retention.start();
     return b;
   }
 
@@ -138,6 +172,7 @@ export class Broker {
         `the broker has ${this.topics.size} topics, the limit set by --max-topics is ${this.limits.maxTopics}`,
       );
     }
+    checkDedupeWindow(settings.dedupeWindowMs);
     const meta: TopicMeta = {
       id: this.#ids.nextTopicId++,
       name,
@@ -173,6 +208,57 @@ export class Broker {
     return topic.partitions.map((l) => ({ partition: l.partition, start: l.start, end: l.end }));
   }
 
+  /** {@link partitionInfo} with sizes and oldest publish times (GetTopic). @throws unavailable */
+  async describePartitions(topic: Topic): Promise<PartitionInfo[]> {
+    try {
+      return await describePartitions(this.#storage, this.#codec, topic);
+    } catch (err) {
+      throw fromStorageError(err);
+    }
+  }
+
+  /**
+   * Changes a topic's retention and dedupe window and may add partitions;
+   * only the fields given change. Resolves once the change is durable. New
+   * partitions start empty and every group reads them from their start; a
+   * retention pass starts at once so that new limits apply.
+   * @throws not-found; invalid-argument for fewer partitions or bad values
+   */
+  updateTopic(name: string, changes: TopicChanges): Promise<Topic> {
+    const update = this.#topicUpdates.then(() => this.#updateTopic(name, changes));
+    this.#topicUpdates = update.catch(() => undefined);
+    return update;
+  }
+
+  async #updateTopic(name: string, changes: TopicChanges): Promise<Topic> {
+    this.#checkOpen();
+    const topic = this.topic(name);
+    const before = topic.meta;
+    const meta = changedTopicMeta(before, changes, this.limits.maxPartitions);
+    await this.#write((batch) => {
+      if (topic.deleted) throw new BrokerError("not-found", `topic ${name} does not exist`);
+      batch.putTopic(meta);
+    });
+    topic.meta = meta;
+    // Only now, with the count durable, may publishes reach the new partitions.
+    addPartitions(topic, meta.partitions, this.#storage);
+    if (meta.dedupeWindowMs === 0) this.#dedupe.clear(meta.id);
+    if (
+      meta.retentionMaxAgeMs !== before.retentionMaxAgeMs ||
+      meta.retentionMaxBytes !== before.retentionMaxBytes ||
+      meta.dedupeWindowMs !== before.dedupeWindowMs
+    ) {
+      void this.#retention.runNow();
+    }
+    this.#logger.info({ topic: name, partitions: meta.partitions }, "topic updated");
+    return topic;
+  }
+
+  /** Runs a retention pass now; resolves when it ends (for tests and tools). */
+  runRetention(): Promise<void> {
+    return this.#retention.runNow();
+  }
+
   /** Topics in name order after `after`, at most `limit`. */
   listTopics(after: string, limit: number): Topic[] {
     const names = [...this.topics.keys()].filter((n) => n > after).sort();
@@ -191,6 +277,7 @@ export class Broker {
       for (const g of groups) batch.deleteGroup(g.meta.id, topic.partitions.length);
       batch.deleteTopic(topic.meta.id);
     });
+    this.#dedupe.dropTopic(topic.meta.id);
     this.#logger.info({ topic: name }, "topic deleted");
     this.#purgeInBackground();
   }
@@ -249,40 +336,71 @@ export class Broker {
     reject: (e: unknown) => void,
   ): void {
     const records: StoredRecord[] = new Array(messages.length);
+    /** 1 where a message repeats an id seen within the dedupe window. */
+    let duplicates: Uint8Array | undefined;
+    /** Dedupe entries this publish added; withdrawn if its write fails. */
+    let added: DedupeEntry[] | undefined;
     this.#writes.submit({
       build: (batch) => {
         if (topic.deleted) throw new BrokerError("not-found", `topic ${topic.name} does not exist`);
         const now = this.#clock.now();
         const id = topic.meta.id;
+        const windowMs = topic.meta.dedupeWindowMs;
         for (let i = 0; i < messages.length; i++) {
+          const m = messages[i]!;
+          // Batches are built one at a time, in order, after the previous one
+          // is durable: an earlier publish of this id is either durable or in
+          // this batch, and either way `find` sees it.
+          const dedupe = windowMs > 0 && m.messageId !== "";
+          if (dedupe) {
+            const seen = this.#dedupe.find(id, m.messageId, windowMs, now);
+            if (seen !== undefined) {
+              (duplicates ??= new Uint8Array(messages.length))[i] = 1;
+              parts[i] = seen.partition;
+              records[i] = { offset: seen.offset, value: NO_VALUE };
+              continue;
+            }
+          }
           const log = topic.partitions[parts[i]!]!;
           const { offset, publishTime } = log.reserve(now);
-          const value = this.#codec.encode(messages[i]!, publishTime);
+          const value = this.#codec.encode(m, publishTime);
           batch.appendRecord(id, log.partition, offset, value);
           records[i] = { offset, value };
+          if (dedupe) {
+            batch.putDedupe(id, m.messageId, log.partition, offset, now);
+            (added ??= []).push(this.#dedupe.add(id, m.messageId, log.partition, offset, now, windowMs));
+          }
         }
       },
       done: (err) => {
         if (err !== undefined) {
           for (const p of new Set(parts)) topic.partitions[p]!.rollback();
+          if (added !== undefined) for (const e of added) this.#dedupe.withdraw(e);
           if (!(err instanceof BrokerError)) this.#logger.error({ err, topic: topic.name }, "publish write failed");
           return reject(fromStorageError(err));
         }
-        this.#commit(topic, parts, records);
-        resolve(records.map((r, i) => ({ partition: parts[i]!, offset: r.offset })));
+        this.#commit(topic, parts, records, duplicates);
+        resolve(
+          records.map((r, i) =>
+            duplicates?.[i] === 1
+              ? { partition: parts[i]!, offset: r.offset, duplicate: true }
+              : { partition: parts[i]!, offset: r.offset },
+          ),
+        );
       },
     });
   }
 
   /** Makes a durable publish visible, partition by partition, in offset order. */
-  #commit(topic: Topic, parts: Uint32Array, records: StoredRecord[]): void {
-    if (topic.partitions.length === 1) {
+  #commit(topic: Topic, parts: Uint32Array, records: StoredRecord[], duplicates: Uint8Array | undefined): void {
+    if (topic.partitions.length === 1 && duplicates === undefined) {
       topic.partitions[0]!.commit(records);
       topic.appended(0);
       return;
     }
     const byPartition = new Map<number, StoredRecord[]>();
     for (let i = 0; i < records.length; i++) {
+      if (duplicates?.[i] === 1) continue;
       const list = byPartition.get(parts[i]!);
       if (list) list.push(records[i]!);
       else byPartition.set(parts[i]!, [records[i]!]);
@@ -317,6 +435,7 @@ export class Broker {
   async close(): Promise<void> {
     if (this.#closing) return;
     this.#closing = true;
+    await this.#retention.stop();
     for (const topic of this.topics.values()) {
       for (const g of topic.groups.values()) {
         for (const sub of [...g.consumers.values()]) {

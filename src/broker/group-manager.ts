@@ -90,10 +90,12 @@ export class GroupManager {
     const { clock, codec, acks, logger } = this.deps;
     return new Group({ ...DEFAULT_GROUP_SETTINGS, ...meta }, topic, gps, {
       clock,
-      persist: acks.mark,
+      // Acks wait through failed writes: a full disk delays confirmations, never fails them.
+      persist: (group, wait) => acks.mark(group, wait && "durable"),
       deadLetter: (d) => this.#deadLetter(d),
       keyOf: (v) => codec.key(v),
       onError: (err, what) => logger.warn({ err, topic: topic.name, group: meta.name }, `${what} failed`),
+      maxInFlight: this.deps.limits.maxGroupInFlight,
     });
   }
 
@@ -245,6 +247,14 @@ export class GroupManager {
     const n = max === 0 ? 1 : max;
     if (n > MAX_FETCH_MESSAGES) throw new BrokerError("invalid-argument", `max_messages must be at most ${MAX_FETCH_MESSAGES}; got ${n}`);
     if (waitMs > MAX_FETCH_WAIT_MS) throw new BrokerError("invalid-argument", `max_wait must be at most 30s; got ${waitMs / 1000}s`);
+    const limit = this.deps.limits.maxGroupInFlight;
+    if (group.inFlight >= limit) {
+      // A pull client at the limit must ack before it gets more; waiting would only time out.
+      throw new BrokerError(
+        "resource-exhausted",
+        `group ${name} has ${group.inFlight} messages in flight, the limit set by --max-group-in-flight is ${limit}; ack or nack some first`,
+      );
+    }
     return group.fetcher.next(n, AbortSignal.timeout(waitMs));
   }
 

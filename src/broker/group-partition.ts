@@ -285,6 +285,14 @@ export class GroupPartition {
     }
     for (const o of this.waiting.keys()) if (o < start) this.waiting.delete(o);
     for (const o of this.deadLettering.keys()) if (o < start) this.deadLettering.delete(o);
+    // Parked messages below the start are gone too: drop them before keys are
+    // released, or releasing a key would queue one of them for delivery.
+    for (const [k, p] of this.parked) {
+      const kept = p.offsets.filter((o) => o >= start);
+      this.#parkedCount -= p.offsets.length - kept.length;
+      if (kept.length === 0) this.parked.delete(k);
+      else p.offsets = kept;
+    }
     for (const [k, o] of this.keyHolders) if (o < start) this.releaseKey(k, o, now);
     this.acks.advanceFloor(start);
     if (this.fetchPos < start) {
@@ -292,6 +300,9 @@ export class GroupPartition {
       this.#head = 0;
       this.#filling = 0;
       this.fetchPos = start;
+    } else {
+      // Read-ahead below the start was just counted as skipped: never deliver it.
+      while (this.#head < this.#buffer.length && this.#buffer[this.#head]!.offset < start) this.#head++;
     }
     this.dirty = true;
     return dropped;

@@ -52,6 +52,8 @@ export interface GroupDeps {
   /** The key of a stored record (for ordered groups). */
   readonly keyOf: (value: Uint8Array) => string;
   readonly onError: (err: unknown, what: string) => void;
+  /** The most messages leased at once, over every holder (--max-group-in-flight). */
+  readonly maxInFlight: number;
 }
 
 /**
@@ -91,11 +93,18 @@ export class Group {
       id: "fetch",
       name: "fetch",
       peer: "",
-      maxInFlight: 1_000_000,
+      maxInFlight: this.deps.maxInFlight,
       maxBatchBytes: 4 << 20,
       connectedAt: this.deps.clock.now(),
     });
     return this.#fetcher;
+  }
+
+  /** Messages leased now, to every stream and to Fetch. */
+  get inFlight(): number {
+    let n = 0;
+    for (const gp of this.partitions) n += gp.inFlight.size;
+    return n;
   }
 
   /** Resolves when anything a waiting subscription may care about changed. */
@@ -132,6 +141,9 @@ export class Group {
    * over partitions. Starts background reads where read-ahead ran dry.
    */
   take(sub: Subscription, max: number, maxBytes: number): Taken[] {
+    // The group's own credit: past it, takers wait for an ack, nack or expiry.
+    max = Math.min(max, this.deps.maxInFlight - this.inFlight);
+    if (max <= 0) return [];
     const now = this.deps.clock.now();
     const deadline = now + this.meta.ackDeadlineMs;
     const out: Taken[] = [];
@@ -402,5 +414,13 @@ export class Group {
     }
     this.#changed.notify();
     this.#schedule();
+  }
+
+  // ---- topic growth (UpdateTopic; kept apart from the dispatcher above) ----
+
+  /** The topic gained partitions: the group reads them from their start. */
+  addPartitions(gps: readonly GroupPartition[]): void {
+    this.partitions.push(...gps);
+    this.#changed.notify();
   }
 }

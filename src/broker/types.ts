@@ -10,6 +10,8 @@ export interface PublishInput extends RecordInput {
 export interface PublishResult {
   readonly partition: number;
   readonly offset: bigint;
+  /** Set when the message repeated an id seen within the topic's dedupe window: nothing was stored. */
+  readonly duplicate?: boolean;
 }
 
 /** Where a new group starts. */
@@ -45,11 +47,27 @@ export interface TopicSettings {
   readonly dedupeWindowMs: number;
 }
 
+/** Changes to a topic's settings (UpdateTopic); absent fields stay as they are. */
+export interface TopicChanges {
+  /** At least the current count. */
+  readonly partitions?: number | undefined;
+  /** 0 = the default (7 days). */
+  readonly retentionMaxAgeMs?: number | undefined;
+  /** 0 = unlimited. */
+  readonly retentionMaxBytes?: bigint | undefined;
+  /** 0 = no dedupe. */
+  readonly dedupeWindowMs?: number | undefined;
+}
+
 /** A partition's bounds, as admin calls report them. */
 export interface PartitionInfo {
   readonly partition: number;
   readonly start: bigint;
   readonly end: bigint;
+  /** Approximate bytes of its retained records (GetTopic only). */
+  readonly bytes?: bigint;
+  /** Publish time of its oldest retained record; undefined when empty (GetTopic only). */
+  readonly oldestPublishTimeMs?: number | undefined;
 }
 
 /** A group's state in one partition, as GetGroup reports it. */
@@ -86,6 +104,10 @@ export interface BrokerLimits {
   readonly maxTopics: number;
   /** The largest `max_in_flight` a subscription may ask for. */
   readonly maxInFlight: number;
+  /** Unacknowledged deliveries of one group, all its streams and Fetch calls together. */
+  readonly maxGroupInFlight: number;
+  /** Dedupe index entries kept in memory, broker-wide; the oldest are evicted beyond it. */
+  readonly dedupeMaxEntries: number;
 }
 
 export const DEFAULT_LIMITS: BrokerLimits = {
@@ -93,6 +115,8 @@ export const DEFAULT_LIMITS: BrokerLimits = {
   maxPartitions: 1024,
   maxTopics: 100_000,
   maxInFlight: 100_000,
+  maxGroupInFlight: 1_000_000,
+  dedupeMaxEntries: 1_000_000,
 };
 
 export const DEFAULT_ACK_DEADLINE_MS = 30_000;
@@ -111,3 +135,5 @@ export const DEFAULT_MAX_IN_FLIGHT = 1000;
 export const DEFAULT_RETENTION_MS = 7 * 24 * 3600 * 1000;
 export const DEFAULT_DEDUPE_WINDOW_MS = 2 * 60 * 1000;
 export const MAX_DEDUPE_WINDOW_MS = 24 * 3600 * 1000;
+/** Time between two retention passes. */
+export const DEFAULT_RETENTION_INTERVAL_MS = 30_000;

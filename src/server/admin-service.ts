@@ -26,7 +26,19 @@ export function adminService(broker: Broker, logger: Logger): UntypedServiceImpl
 
     getTopic: unary(logger, "GetTopic", async (req: pb.GetTopicRequest) => {
       const topic = broker.topic(req.name);
-      return create(pb.GetTopicResponseSchema, { topic: topicProto(topic, broker.partitionInfo(topic)) });
+      return create(pb.GetTopicResponseSchema, { topic: topicProto(topic, await broker.describePartitions(topic)) });
+    }),
+
+    updateTopic: unary(logger, "UpdateTopic", async (req: pb.UpdateTopicRequest) => {
+      const retention = req.retention;
+      const topic = await broker.updateTopic(req.name, {
+        partitions: req.partitions,
+        // A retention policy replaces the old one whole: unset fields take defaults.
+        retentionMaxAgeMs: retention === undefined ? undefined : (durationMs(retention.maxAge, "retention.max_age") ?? 0),
+        retentionMaxBytes: retention?.maxBytes,
+        dedupeWindowMs: durationMs(req.dedupeWindow, "dedupe_window"),
+      });
+      return create(pb.UpdateTopicResponseSchema, { topic: topicProto(topic, await broker.describePartitions(topic)) });
     }),
 
     listTopics: unary(logger, "ListTopics", async (req: pb.ListTopicsRequest) => {

@@ -116,13 +116,20 @@ export function topicProto(t: CoreTopic, partitions?: PartitionInfo[]): Topic {
     name: t.name,
     partitionCount: t.partitions.length,
     retention: create(RetentionPolicySchema, {
-      maxAge: { seconds: BigInt(Math.floor(t.meta.retentionMaxAgeMs / 1000)), nanos: 0 },
+      maxAge: duration(t.meta.retentionMaxAgeMs),
       maxBytes: t.meta.retentionMaxBytes,
     }),
     createTime: timestampFromMs(t.meta.createdAt),
     partitions: (partitions ?? []).map((p) =>
-      create(PartitionInfoSchema, { partition: p.partition, startOffset: p.start, endOffset: p.end }),
+      create(PartitionInfoSchema, {
+        partition: p.partition,
+        startOffset: p.start,
+        endOffset: p.end,
+        bytes: p.bytes ?? 0n,
+        oldestPublishTime: p.oldestPublishTimeMs === undefined ? undefined : timestampFromMs(p.oldestPublishTimeMs),
+      }),
     ),
+    dedupeWindow: duration(t.meta.dedupeWindowMs),
   });
 }
 

@@ -10,12 +10,14 @@ import {
   RequestErrorSchema,
 } from "../../gen/sluice/v1/broker_pb.js";
 import { MalformedRequest } from "./grpc-service.js";
+import { RejectedRequest } from "./rejected-request.js";
+import { encodePublishStreamResponse } from "./publish-response-encoder.js";
 import { grpcCode, toStatus } from "./status.js";
 
 /** Requests in flight on one stream before the broker stops reading it. */
 const MAX_PENDING_REQUESTS = 1024;
 
-type Call = ServerDuplexStream<PublishStreamRequest, PublishStreamResponse>;
+type Call = ServerDuplexStream<PublishStreamRequest, PublishStreamResponse | Uint8Array>;
 
 /**
  * PublishStream: every request is published as it arrives; responses go out
@@ -23,7 +25,7 @@ type Call = ServerDuplexStream<PublishStreamRequest, PublishStreamResponse>;
  * pauses while too many requests are pending or the client does not read.
  */
 export function handlePublishStream(broker: Broker, logger: Logger, call: Call): void {
-  const slots: Array<{ response?: PublishStreamResponse }> = [];
+  const slots: Array<{ response?: PublishStreamResponse | Uint8Array }> = [];
   let ended = false;
   let finished = false;
   let blocked = false;
@@ -49,19 +51,21 @@ export function handlePublishStream(broker: Broker, logger: Logger, call: Call):
     pump();
   });
 
-  call.on("data", (req: PublishStreamRequest | MalformedRequest) => {
+  call.on("data", (received: PublishStreamRequest | MalformedRequest | RejectedRequest<PublishStreamRequest>) => {
     if (finished) return;
-    if (req instanceof MalformedRequest) {
+    if (received instanceof MalformedRequest) {
       finished = true;
-      call.emit("error", { code: status.INVALID_ARGUMENT, details: `malformed PublishStream request: ${req.reason}` });
+      call.emit("error", { code: status.INVALID_ARGUMENT, details: `malformed PublishStream request: ${received.reason}` });
       return;
     }
-    const slot: { response?: PublishStreamResponse } = {};
+    // A request the edge refused (e.g. no `publish` permission) is answered in its turn, like a failed publish.
+    const req = received instanceof RejectedRequest ? received.request : received;
+    const slot: { response?: PublishStreamResponse | Uint8Array } = {};
     slots.push(slot);
     if (slots.length >= MAX_PENDING_REQUESTS) call.pause();
-    broker.publish(req.topic, req.messages).then(
+    (received instanceof RejectedRequest ? Promise.reject(received.reason) : broker.publish(req.topic, req.messages)).then(
       (results: PublishResult[]) => {
-        slot.response = create(PublishStreamResponseSchema, { requestId: req.requestId, results });
+        slot.response = encodePublishStreamResponse(req.requestId, results);
         pump();
       },
       (err: unknown) => {

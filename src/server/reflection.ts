@@ -34,7 +34,7 @@ function withDependencies(roots: DescFile[]): DescFile[] {
  * which merges files and misnames map entries; instead the exact descriptors
  * embedded in the protobuf-es generated code are handed over as they are.
  */
-export function addReflection(server: Server): void {
+export function addReflection(server: Pick<Server, "addService">): void {
   const files = withDependencies([file_sluice_v1_broker, file_sluice_v1_admin, file_grpc_health_v1_health]);
   const fileDescriptorProtos = files.map((f) => Buffer.from(toBinary(FileDescriptorProtoSchema, f.proto)));
   const exact = {

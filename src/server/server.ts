@@ -5,7 +5,10 @@ import type { Logger } from "../broker/logger.js";
 import { AdminService } from "../../gen/sluice/v1/admin_pb.js";
 import { BrokerService } from "../../gen/sluice/v1/broker_pb.js";
 import { adminService } from "./admin-service.js";
+import { authorize, type AuthorizeOptions } from "./auth/authorize.js";
 import { brokerService } from "./broker-service.js";
+import { DEFAULT_MAX_STREAMS_PER_CONNECTION } from "./stream-limiter.js";
+import { DEFAULT_MAX_PENDING_BYTES } from "./subscribe-stream.js";
 import { grpcServiceDefinition } from "./grpc-service.js";
 import { addReflection } from "./reflection.js";
 
@@ -17,6 +20,19 @@ export interface GrpcServerOptions {
   readonly maxRequestBytes: number;
   /** Interval of HTTP/2 pings on idle connections, so proxies keep streams open. */
   readonly keepaliveMs: number;
+  /**
+   * How long a ping may go unanswered before the connection is closed, which
+   * ends its streams and releases their leases (a dead peer). Default 20 s.
+   */
+  readonly keepaliveTimeoutMs?: number;
+  /** Subscribe and PublishStream calls open at once per connection. Default 1000. */
+  readonly maxStreamsPerConnection?: number;
+  /** Bytes a Subscribe stream may have waiting to be sent (plus one batch). Default 4 MiB. */
+  readonly maxPendingBytes?: number;
+  /** TLS (see src/server/auth/tls-credentials.ts); plaintext when absent. */
+  readonly credentials?: ServerCredentials;
+  /** Authentication and per-topic permissions from a tokens file; every call is allowed when absent. */
+  readonly auth?: AuthorizeOptions;
 }
 
 /** A running gRPC edge. */
@@ -35,19 +51,26 @@ export async function startGrpcServer(broker: Broker, logger: Logger, options: G
     "grpc.max_receive_message_length": options.maxRequestBytes,
     "grpc.max_send_message_length": -1,
     "grpc.keepalive_time_ms": options.keepaliveMs,
-    "grpc.keepalive_timeout_ms": 20_000,
+    "grpc.keepalive_timeout_ms": options.keepaliveTimeoutMs ?? 20_000,
     // Clients may ping idle connections this often without being cut off.
     "grpc.http2.min_ping_interval_without_data_ms": 5_000,
     "grpc.keepalive_permit_without_calls": 1,
   });
-  server.addService(grpcServiceDefinition(BrokerService), brokerService(broker, logger.child({ svc: "broker" })));
-  server.addService(grpcServiceDefinition(AdminService), adminService(broker, logger.child({ svc: "admin" })));
+  // Every service, health and reflection included, goes through the guard when access control is on.
+  const guarded = options.auth === undefined ? undefined : authorize(server, options.auth, logger);
+  const target: Pick<Server, "addService"> = guarded ?? server;
+  const streamLimits = {
+    maxStreamsPerConnection: options.maxStreamsPerConnection ?? DEFAULT_MAX_STREAMS_PER_CONNECTION,
+    maxPendingBytes: options.maxPendingBytes ?? DEFAULT_MAX_PENDING_BYTES,
+  };
+  target.addService(grpcServiceDefinition(BrokerService), brokerService(broker, logger.child({ svc: "broker" }), streamLimits));
+  target.addService(grpcServiceDefinition(AdminService), adminService(broker, logger.child({ svc: "admin" })));
   const health = new HealthImplementation(Object.fromEntries(SERVICES.map((s) => [s, "SERVING" as const])));
-  health.addToServer(server);
-  addReflection(server);
+  health.addToServer(target as Parameters<HealthImplementation["addToServer"]>[0]);
+  addReflection(target);
 
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(`${options.host}:${options.port}`, ServerCredentials.createInsecure(), (err, p) =>
+    server.bindAsync(`${options.host}:${options.port}`, options.credentials ?? ServerCredentials.createInsecure(), (err, p) =>
       err ? reject(err) : resolve(p),
     ),
   );
@@ -56,6 +79,7 @@ export async function startGrpcServer(broker: Broker, logger: Logger, options: G
     port,
     async shutdown(graceMs) {
       for (const s of SERVICES) health.setStatus(s, "NOT_SERVING");
+      guarded?.close();
       // Stop accepting calls first; calls in progress go on.
       const idle = new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
       // Ends every stream (UNAVAILABLE, so clients reconnect elsewhere or later)

@@ -1,4 +1,4 @@
-import { create } from "@bufbuild/protobuf";
+import { create, toBinary } from "@bufbuild/protobuf";
 import type { ServerDuplexStream } from "@grpc/grpc-js";
 import type { Broker } from "../broker/broker.js";
 import { BrokerError } from "../broker/broker-error.js";
@@ -19,14 +19,24 @@ import { toStatus } from "./status.js";
 type Call = ServerDuplexStream<SubscribeRequest, SubscribeResponse | Uint8Array>;
 type Open = Extract<SubscribeRequest["request"], { case: "open" }>["value"];
 
+/** The default of --max-pending-bytes. */
+export const DEFAULT_MAX_PENDING_BYTES = 4 << 20;
+
 /**
  * Subscribe: `open` first, then acks, nacks and extensions from the client
- * while batches of deliveries flow back. Deliveries are pulled from the
- * subscription only when the previous write was accepted (gRPC flow
- * control), so a client that stops reading holds at most one batch here.
- * Messages that arrive while `open` is being processed wait for it.
+ * while batches of deliveries flow back. Messages that arrive while `open`
+ * is being processed wait for it.
+ *
+ * A client that does not read (or a network that does not carry) must not
+ * make the broker hold its messages: a write completes only once HTTP/2 flow
+ * control let it out, and grpc-js accepts 16 writes before `write()` says
+ * stop, each up to a 1 MiB batch. So the stream counts the bytes of writes
+ * not yet completed, and takes the next batch from the subscription (leasing
+ * its messages) only while they are under `maxPendingBytes`: at most that
+ * plus one batch waits here. Ack confirmations are counted too; past the
+ * limit the stream stops reading the client's messages until they are sent.
  */
-export function handleSubscribe(broker: Broker, logger: Logger, call: Call): void {
+export function handleSubscribe(broker: Broker, logger: Logger, call: Call, maxPendingBytes = DEFAULT_MAX_PENDING_BYTES): void {
   let sub: Subscription | null = null;
   let opening = false;
   let confirmations = false;
@@ -34,6 +44,38 @@ export function handleSubscribe(broker: Broker, logger: Logger, call: Call): voi
   let finished = false;
   const early: Array<SubscribeRequest | MalformedRequest> = [];
   const gone = new AbortController(); // the call is over, one way or another
+  let pendingBytes = 0; // written, and not yet out of grpc-js and HTTP/2
+  let pendingConfirmations = 0; // the part of pendingBytes that is ack confirmations
+  let onWritten: (() => void) | undefined;
+  /** Writes and counts a response until grpc-js hands it to the connection. */
+  const write = (bytes: Uint8Array, confirmation: boolean) => {
+    const n = bytes.byteLength;
+    pendingBytes += n;
+    if (confirmation) pendingConfirmations += n;
+    call.write(bytes, () => {
+      pendingBytes -= n;
+      if (confirmation) {
+        pendingConfirmations -= n;
+        if (pendingConfirmations < maxPendingBytes && call.isPaused()) call.resume();
+      }
+      onWritten?.();
+    });
+    // A client that asks for confirmations and does not read them is sent no more.
+    if (pendingConfirmations >= maxPendingBytes) call.pause();
+  };
+  /** Resolves once pending bytes are under the limit, or the call is over. */
+  const room = () =>
+    new Promise<void>((resolve) => {
+      if (pendingBytes < maxPendingBytes || gone.signal.aborted) return resolve();
+      const done = () => {
+        if (pendingBytes >= maxPendingBytes && !gone.signal.aborted) return;
+        onWritten = undefined;
+        gone.signal.removeEventListener("abort", done);
+        resolve();
+      };
+      onWritten = done;
+      gone.signal.addEventListener("abort", done, { once: true });
+    });
 
   const fail = (err: unknown) => {
     if (finished) return;
@@ -53,9 +95,11 @@ export function handleSubscribe(broker: Broker, logger: Logger, call: Call): voi
   const deliver = async (s: Subscription, topic: string) => {
     try {
       for (;;) {
+        // Before taking (and so leasing) more: room for them.
+        await room();
         const batch = await s.next();
         if (batch === null) break;
-        if (!call.write(encodeDeliveries(topic, batch))) await drained(call, gone.signal);
+        write(encodeDeliveries(topic, batch), false);
       }
       finishOk();
     } catch (err) {
@@ -140,18 +184,17 @@ export function handleSubscribe(broker: Broker, logger: Logger, call: Call): voi
     outcome.durable?.then(
       () => {
         if (finished) return;
-        call.write(
-          create(SubscribeResponseSchema, {
-            response: {
-              case: "ackConfirmation",
-              value: create(SubscribeResponse_AckConfirmationSchema, {
-                ackId,
-                acked: outcome.acked,
-                ignored: outcome.ignored,
-              }),
-            },
-          }),
-        );
+        const response = create(SubscribeResponseSchema, {
+          response: {
+            case: "ackConfirmation",
+            value: create(SubscribeResponse_AckConfirmationSchema, {
+              ackId,
+              acked: outcome.acked,
+              ignored: outcome.ignored,
+            }),
+          },
+        });
+        write(toBinary(SubscribeResponseSchema, response), true);
       },
       (err: unknown) => fail(err),
     );
@@ -171,19 +214,5 @@ export function handleSubscribe(broker: Broker, logger: Logger, call: Call): voi
   call.on("error", () => {
     sub?.close();
     gone.abort();
-  });
-}
-
-/** Resolves when `call` can take more writes, or when `signal` aborts. */
-function drained(call: Call, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const done = () => {
-      call.off("drain", done);
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    call.on("drain", done);
-    signal.addEventListener("abort", done, { once: true });
   });
 }

@@ -29,6 +29,8 @@ export function levelErrorCode(err: unknown): StorageErrorCode {
     if (code === "LEVEL_CORRUPTION") return "corrupt";
     if (code === "LEVEL_LOCKED") return "unavailable";
     if (FULL_PATTERN.test(e.message) || code === "ENOSPC" || code === "EDQUOT") return "full";
+    // LevelDB's own I/O failure (e.g. a missing MANIFEST) under a "failed to open" wrapper.
+    if (code === "LEVEL_IO_ERROR") return "io";
     // Keep looking: a "not open" wrapper may carry a more precise cause.
     if (typeof code === "string" && CLOSED_CODES.has(code)) closed = true;
   }

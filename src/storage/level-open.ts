@@ -50,7 +50,7 @@ export async function openLevelDb(location: string, logger?: OpenLogger): Promis
         ? `data directory ${location} is in use by another process`
         : code === "corrupt"
           ? `data directory ${location} is damaged: ${detail}`
-          : `cannot open data directory ${location}: ${detail}`;
+          : `data directory ${location} cannot be opened (damaged or unreadable): ${detail}`;
     throw new StorageError(code, message, { cause: err });
   }
   try {
@@ -60,7 +60,8 @@ export async function openLevelDb(location: string, logger?: OpenLogger): Promis
     await db.close().catch(() => undefined);
     if (err instanceof StorageError) throw err;
     const code = levelErrorCode(err);
-    throw new StorageError(code, `cannot check the format of data directory ${location}: ${String(err)}`, {
+    const detail = err instanceof Error ? err.message : String(err);
+    throw new StorageError(code, `data directory ${location} cannot be read (damaged or unreadable): ${detail}`, {
       cause: err,
     });
   }

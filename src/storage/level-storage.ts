@@ -8,22 +8,27 @@ import { toStorageError } from "./level-errors.js";
 import {
   GROUP_STATE_RANGE,
   META_RANGE,
+  dedupeRange,
   deletedTopicKey,
   keyHex,
-  type KeyRange,
   parseGroupStateKey,
   parseMetaKey,
   partitionRecordRange,
   recordKey,
   recordKeyOffset,
   RECORD_KEY_LENGTH,
+  topicEndFloorRange,
   topicRecordRange,
 } from "./level-keys.js";
+import { deleteDedupeEntries, loadDedupeEntries } from "./level-dedupe.js";
 import { openLevelDb } from "./level-open.js";
+import { reopenRoom } from "./level-reopen.js";
+import { approximatePartitionBytes, deleteRecordRange, purgeRange, readEndFloor } from "./level-ranges.js";
 import { LevelWriteBatch, type LevelDb } from "./level-write-batch.js";
 import { decodeGroupMeta, decodeNextIds, decodeTopicMeta } from "./meta-codec.js";
 import {
   StorageError,
+  type DedupeRecord,
   type GroupMeta,
   type GroupPartitionState,
   type PartitionBounds,
@@ -33,7 +38,7 @@ import {
   type TopicMeta,
   type WriteBatch,
 } from "./storage.js";
-import { assertReadLimits, assertU32, assertU64 } from "./validate.js";
+import { assertReadLimits, assertTimeMs, assertU32, assertU64 } from "./validate.js";
 
 export { LEVEL_STORAGE_FORMAT } from "./level-open.js";
 
@@ -45,8 +50,6 @@ export interface LevelStorageOptions {
   readonly logger?: { warn(obj: object, msg: string): void };
 }
 
-/** Records deleted per step of {@link LevelStorage.purgeDeleted}. */
-const PURGE_CHUNK = 10_000;
 /**
  * Cap on the entries one `nextv` call asks for: LevelDB reserves room for
  * that many up front, so an unbounded `maxRecords` must not reach it.
@@ -67,6 +70,14 @@ export class LevelStorage implements Storage {
   readonly #logger: LevelStorageOptions["logger"];
   #db: LevelDb | undefined;
   #opening: Promise<void> | undefined;
+  /**
+   * The first failed write since the database was opened. LevelDB's log may
+   * now end in a torn record that would hide every later write from crash
+   * recovery, so nothing is written until the database is reopened (see
+   * `level-reopen.ts`).
+   */
+  #torn: StorageError | undefined;
+  #reopening: Promise<void> | undefined;
 
   constructor(options: LevelStorageOptions) {
     this.#location = options.location;
@@ -96,6 +107,7 @@ export class LevelStorage implements Storage {
   /** Closes the database. Idempotent; waits for an `open()` in progress. */
   async close(): Promise<void> {
     await this.#opening?.catch(() => undefined);
+    await this.#reopening?.catch(() => undefined);
     const db = this.#db;
     this.#db = undefined;
     if (db === undefined) return;
@@ -153,7 +165,10 @@ export class LevelStorage implements Storage {
     return { topics, groups, groupPartitions, ...nextIds };
   }
 
-  /** Seeks the first and last record of the partition, on one snapshot. */
+  /**
+   * Seeks the first and last record of the partition, and reads its end
+   * floor (see `deleteRecords`), on one snapshot.
+   */
   async partitionBounds(topicId: number, partition: number): Promise<PartitionBounds> {
     assertU32("topicId", topicId);
     assertU32("partition", partition);
@@ -161,13 +176,15 @@ export class LevelStorage implements Storage {
     const range = partitionRecordRange(topicId, partition);
     let first: Uint8Array[];
     let last: Uint8Array[];
+    let floor: bigint;
     try {
       // One snapshot, so a concurrent write cannot give a first key without a last.
       const snapshot = db.snapshot();
       try {
-        [first, last] = await Promise.all([
+        [first, last, floor] = await Promise.all([
           db.keys({ ...range, limit: 1, snapshot }).all(),
           db.keys({ ...range, limit: 1, reverse: true, snapshot }).all(),
+          readEndFloor(db, topicId, partition, snapshot),
         ]);
       } finally {
         await snapshot.close();
@@ -177,8 +194,9 @@ export class LevelStorage implements Storage {
     }
     const [firstKey] = first;
     const [lastKey] = last;
-    if (firstKey === undefined || lastKey === undefined) return { start: 0n, end: 0n };
-    return { start: recordKeyOffset(firstKey), end: recordKeyOffset(lastKey) + 1n };
+    if (firstKey === undefined || lastKey === undefined) return { start: floor, end: floor };
+    const end = recordKeyOffset(lastKey) + 1n;
+    return { start: recordKeyOffset(firstKey), end: end > floor ? end : floor };
   }
 
   /** See {@link Storage.readRecords}. Uses one iterator, read with `nextv`. */
@@ -250,17 +268,21 @@ export class LevelStorage implements Storage {
    * `write()` rejects with `unavailable`.
    */
   batch(): WriteBatch {
-    return new LevelWriteBatch((action) => this.#requireDb(action));
+    return new LevelWriteBatch(
+      (action) => this.#writableDb(action),
+      (err) => this.#writeFailed(err),
+    );
   }
 
   /**
-   * For every tombstoned topic, deletes its records in steps of
-   * {@link PURGE_CHUNK}, compacts the emptied range (so that seeks near it do
-   * not skip over the deletions), then removes the tombstone. A crash leaves
-   * the tombstone, so the next call resumes.
+   * For every tombstoned topic, deletes its records, dedupe entries and end
+   * floors in steps of 10,000 keys (DELETE_CHUNK_RECORDS), compacts the
+   * emptied record range (so that seeks near it do not skip over the
+   * deletions), then removes the tombstone. A crash leaves the tombstone, so
+   * the next call resumes.
    */
   async purgeDeleted(): Promise<void> {
-    const db = this.#requireDb("purging deleted topics");
+    const db = await this.#writableDb("purging deleted topics");
     try {
       const tombstones = await db.keys({ gte: deletedTopicKey(0), lte: deletedTopicKey(0xffff_ffff) }).all();
       for (const tombstone of tombstones) {
@@ -268,11 +290,60 @@ export class LevelStorage implements Storage {
         if (parsed?.kind !== "deleted-topic") continue;
         const range = topicRecordRange(parsed.id);
         await purgeRange(db, range);
+        await purgeRange(db, dedupeRange(parsed.id));
+        await purgeRange(db, topicEndFloorRange(parsed.id));
         await this.#compact(db, range.gte, range.lte, parsed.id);
         await db.del(tombstone);
       }
     } catch (err) {
-      throw toStorageError(err, "purging deleted topics");
+      throw this.#writeFailed(toStorageError(err, "purging deleted topics"));
+    }
+  }
+
+  /** See {@link Storage.deleteRecords}: one `clear()` per chunk of existing keys. */
+  async deleteRecords(topicId: number, partition: number, from: bigint, to: bigint): Promise<void> {
+    assertU32("topicId", topicId);
+    assertU32("partition", partition);
+    assertU64("from", from);
+    assertU64("to", to);
+    return this.#runWrite(`deleting records of topic ${topicId} partition ${partition}`, (db) =>
+      deleteRecordRange(db, topicId, partition, from, to),
+    );
+  }
+
+  /** See {@link Storage.partitionBytes}: LevelDB's `approximateSize`. */
+  async partitionBytes(topicId: number, partition: number, from = 0n): Promise<number> {
+    assertU32("topicId", topicId);
+    assertU32("partition", partition);
+    assertU64("from", from);
+    return this.#run(`measuring topic ${topicId} partition ${partition}`, (db) =>
+      approximatePartitionBytes(db, topicId, partition, from),
+    );
+  }
+
+  /** See {@link Storage.loadDedupe}: one scan of the dedupe keyspace. */
+  async loadDedupe(since: ReadonlyMap<number, number>): Promise<DedupeRecord[]> {
+    for (const [topicId, ms] of since) {
+      assertU32("topicId", topicId);
+      assertTimeMs("since", ms);
+    }
+    return this.#run("loading dedupe entries", (db) => loadDedupeEntries(db, since));
+  }
+
+  /** See {@link Storage.deleteDedupe}. */
+  async deleteDedupe(topicId: number, beforeMs: number): Promise<void> {
+    assertU32("topicId", topicId);
+    assertTimeMs("beforeMs", beforeMs);
+    return this.#runWrite(`deleting dedupe entries of topic ${topicId}`, (db) => deleteDedupeEntries(db, topicId, beforeMs));
+  }
+
+  /** Runs `fn` on the open database, mapping its failures to {@link StorageError}. */
+  async #run<T>(action: string, fn: (db: LevelDb) => Promise<T>): Promise<T> {
+    const db = this.#requireDb(action);
+    try {
+      return await fn(db);
+    } catch (err) {
+      throw toStorageError(err, action);
     }
   }
 
@@ -285,31 +356,67 @@ export class LevelStorage implements Storage {
     }
   }
 
-  #requireDb(action: string): LevelDb {
-    if (this.#db === undefined) throw new StorageError("unavailable", `storage is not open (${action})`);
-    return this.#db;
-  }
-}
-
-/**
- * Deletes every key of `range`, one chunk per step. One iterator walks the
- * range while `clear()` deletes each chunk it found: asking "what is left?"
- * from the start of the range after each step would make LevelDB skip over
- * every deletion so far, which is quadratic.
- */
-async function purgeRange(db: LevelDb, range: KeyRange): Promise<void> {
-  // The iterator reads a snapshot, so it never sees its own deletions; no
-  // new records arrive, because topic ids are never reused.
-  const iterator = db.keys({ ...range, highWaterMarkBytes: PURGE_CHUNK * RECORD_KEY_LENGTH * 2 });
-  try {
-    for (;;) {
-      const keys = await iterator.nextv(PURGE_CHUNK);
-      const first = keys[0];
-      const last = keys[keys.length - 1];
-      if (first === undefined || last === undefined) return;
-      await db.clear({ gte: first, lte: last });
+  /** Like {@link #run} for writes: after a failed write, reopens first. */
+  async #runWrite<T>(action: string, fn: (db: LevelDb) => Promise<T>): Promise<T> {
+    const db = await this.#writableDb(action);
+    try {
+      return await fn(db);
+    } catch (err) {
+      throw this.#writeFailed(toStorageError(err, action));
     }
-  } finally {
-    await iterator.close();
+  }
+
+  /** The database to write to: after a failed write, only once it was reopened. */
+  async #writableDb(action: string): Promise<LevelDb> {
+    if (this.#torn !== undefined) {
+      this.#reopening ??= this.#reopen(action).finally(() => (this.#reopening = undefined));
+      await this.#reopening;
+    }
+    return this.#requireDb(action);
+  }
+
+  /** Records a failed write (see {@link #torn}); returns the error for throwing. */
+  #writeFailed(err: StorageError): StorageError {
+    if ((err.code === "full" || err.code === "io") && this.#torn === undefined && this.#db !== undefined) {
+      this.#torn = err;
+      this.#logger?.warn({ err, location: this.#location }, "a write failed; writing resumes once the data directory is reopened");
+    }
+    return err;
+  }
+
+  /**
+   * Closes and opens the database, which starts a new LevelDB log, once the
+   * disk has room for it. Until then rejects with `full`. Reads in progress
+   * fail with `unavailable` while it reopens.
+   */
+  async #reopen(action: string): Promise<void> {
+    const torn = this.#torn!;
+    const { free, needed } = await reopenRoom(this.#location).catch(() => ({ free: 0, needed: 1 }));
+    if (free < needed) {
+      throw new StorageError(
+        torn.code === "full" ? "full" : "io",
+        `${action}: writing is suspended after a failed write (${torn.message}) until ${needed} bytes are free; ${free} are`,
+        { cause: torn },
+      );
+    }
+    const db = this.#db;
+    this.#db = undefined;
+    await db?.close().catch(() => undefined);
+    this.#db = await openLevelDb(this.#location, this.#logger);
+    this.#torn = undefined;
+    this.#logger?.warn({ location: this.#location }, "reopened the data directory after a failed write; writing again");
+  }
+
+  #requireDb(action: string): LevelDb {
+    if (this.#db === undefined) {
+      // A reopen that failed (no room yet) left the database closed: try again.
+      if (this.#torn !== undefined && this.#reopening === undefined) {
+        this.#reopening = this.#reopen(action)
+          .catch(() => undefined)
+          .finally(() => (this.#reopening = undefined));
+      }
+      throw new StorageError("unavailable", `storage is not open (${action})`);
+    }
+    return this.#db;
   }
 }

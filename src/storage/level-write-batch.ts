@@ -9,15 +9,17 @@ import { encodeGroupPartitionState } from "./group-state-codec.js";
 import { toStorageError } from "./level-errors.js";
 import {
   NEXT_IDS_KEY,
+  dedupeKey,
   deletedTopicKey,
+  encodeDedupeValue,
   groupMetaKey,
   groupStateKey,
   recordKey,
   topicMetaKey,
 } from "./level-keys.js";
 import { encodeGroupMeta, encodeNextIds, encodeTopicMeta } from "./meta-codec.js";
-import type { GroupMeta, GroupPartitionState, TopicMeta, WriteBatch } from "./storage.js";
-import { assertU32, assertU64 } from "./validate.js";
+import type { GroupMeta, GroupPartitionState, StorageError, TopicMeta, WriteBatch } from "./storage.js";
+import { assertNonEmptyString, assertTimeMs, assertU32, assertU64 } from "./validate.js";
 
 /** The database type {@link LevelStorage} uses: binary keys and values. */
 export type LevelDb = ClassicLevel<Uint8Array, Uint8Array>;
@@ -38,14 +40,19 @@ export class LevelWriteBatch implements WriteBatch {
   readonly #keys: Uint8Array[] = [];
   /** `undefined` marks a delete. */
   readonly #values: (Uint8Array | undefined)[] = [];
-  readonly #database: (action: string) => LevelDb;
+  readonly #database: (action: string) => LevelDb | Promise<LevelDb>;
+  readonly #failed: ((err: StorageError) => void) | undefined;
   /** Builder calls, which is what `length` reports. */
   #length = 0;
   #written = false;
 
-  /** @param database returns the open database or throws `unavailable`. */
-  constructor(database: (action: string) => LevelDb) {
+  /**
+   * @param database returns the database to write to, or throws (`unavailable`, `full`).
+   * @param failed hears of a write that LevelDB refused.
+   */
+  constructor(database: (action: string) => LevelDb | Promise<LevelDb>, failed?: (err: StorageError) => void) {
     this.#database = database;
+    this.#failed = failed;
   }
 
   get length(): number {
@@ -111,10 +118,21 @@ export class LevelWriteBatch implements WriteBatch {
     return this.#counted();
   }
 
+  putDedupe(topicId: number, messageId: string, partition: number, offset: bigint, timeMs: number): this {
+    this.#assertNotWritten();
+    assertU32("topicId", topicId);
+    assertNonEmptyString("messageId", messageId);
+    assertU32("partition", partition);
+    assertU64("offset", offset);
+    assertTimeMs("timeMs", timeMs);
+    this.#put(dedupeKey(topicId, timeMs, messageId), encodeDedupeValue(partition, offset));
+    return this.#counted();
+  }
+
   async write(options: { sync: boolean }): Promise<void> {
     this.#assertNotWritten();
     this.#written = true;
-    const db = this.#database("writing a batch");
+    const db = await this.#database("writing a batch");
     if (this.#keys.length === 0) return;
     const keys = this.#keys;
     const values = this.#values;
@@ -132,7 +150,9 @@ export class LevelWriteBatch implements WriteBatch {
     } catch (err) {
       // write() closes the batch itself; this covers a failure while filling it.
       await chained?.close().catch(() => undefined);
-      throw toStorageError(err, "writing a batch");
+      const error = toStorageError(err, "writing a batch");
+      this.#failed?.(error);
+      throw error;
     }
   }
 

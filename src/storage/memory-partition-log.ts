@@ -10,6 +10,8 @@ import type { PartitionBounds, StoredRecord } from "./storage.js";
 export class MemoryPartitionLog {
   readonly #offsets: bigint[] = [];
   readonly #values = new Map<bigint, Uint8Array>();
+  /** The end never goes below this once records were deleted up to it. */
+  #endFloor = 0n;
 
   /** Stores `value` at `offset`, replacing any record there (as LevelDB does). */
   set(offset: bigint, value: Uint8Array): void {
@@ -27,13 +29,14 @@ export class MemoryPartitionLog {
     return this.#values.get(offset);
   }
 
-  /** `{0n, 0n}` when empty. */
+  /** `{floor, floor}` when empty, where the floor is 0 until records were deleted. */
   bounds(): PartitionBounds {
     const offsets = this.#offsets;
     const first = offsets[0];
     const last = offsets[offsets.length - 1];
-    if (first === undefined || last === undefined) return { start: 0n, end: 0n };
-    return { start: first, end: last + 1n };
+    const floor = this.#endFloor;
+    if (first === undefined || last === undefined) return { start: floor, end: floor };
+    return { start: first, end: last + 1n > floor ? last + 1n : floor };
   }
 
   /**
@@ -52,6 +55,22 @@ export class MemoryPartitionLog {
       if (bytes >= maxBytes) break;
     }
     return records;
+  }
+
+  /** Removes the records at offsets in [from, to); the end stays at `to` or above. */
+  deleteRange(from: bigint, to: bigint): void {
+    if (from >= to) return;
+    if (to > this.#endFloor) this.#endFloor = to;
+    const first = this.#indexOf(from);
+    const end = this.#indexOf(to);
+    for (const offset of this.#offsets.splice(first, end - first)) this.#values.delete(offset);
+  }
+
+  /** The bytes of the values at offsets >= `from`. */
+  bytes(from: bigint): number {
+    let total = 0;
+    for (let i = this.#indexOf(from); i < this.#offsets.length; i++) total += this.#values.get(this.#offsets[i]!)!.byteLength;
+    return total;
   }
 
   /** The index of the first offset >= `offset`. */

@@ -5,10 +5,12 @@
  */
 
 import { decodeGroupPartitionState, encodeGroupPartitionState } from "./group-state-codec.js";
+import { MemoryDedupeEntries } from "./memory-dedupe.js";
 import { MemoryPartitionLog } from "./memory-partition-log.js";
 import { assertGroupMeta, assertTopicMeta } from "./meta-codec.js";
 import {
   StorageError,
+  type DedupeRecord,
   type GroupMeta,
   type GroupPartitionState,
   type PartitionBounds,
@@ -19,7 +21,7 @@ import {
   type TopicMeta,
   type WriteBatch,
 } from "./storage.js";
-import { assertReadLimits, assertU32, assertU64 } from "./validate.js";
+import { assertNonEmptyString, assertReadLimits, assertTimeMs, assertU32, assertU64 } from "./validate.js";
 
 /** What a batch does to the state, prepared by the builder methods. */
 type Operation = (state: MemoryState) => void;
@@ -32,6 +34,7 @@ interface MemoryState {
   /** `${groupId}/${partition}` -> encoded state, so reads decode a fresh copy. */
   readonly groupStates: Map<string, Uint8Array>;
   readonly deletedTopics: Set<number>;
+  readonly dedupe: MemoryDedupeEntries;
   nextIds: { nextTopicId: number; nextGroupId: number };
 }
 
@@ -52,6 +55,7 @@ export class MemoryStorage implements Storage {
     groups: new Map(),
     groupStates: new Map(),
     deletedTopics: new Set(),
+    dedupe: new MemoryDedupeEntries(),
     nextIds: { nextTopicId: 1, nextGroupId: 1 },
   };
   #open = false;
@@ -139,8 +143,50 @@ export class MemoryStorage implements Storage {
   /** See {@link Storage.purgeDeleted}. Removes everything at once. */
   async purgeDeleted(): Promise<void> {
     const state = this.#require("purging deleted topics");
-    for (const topicId of state.deletedTopics) state.logs.delete(topicId);
+    for (const topicId of state.deletedTopics) {
+      state.logs.delete(topicId);
+      state.dedupe.deleteBefore(topicId);
+    }
     state.deletedTopics.clear();
+  }
+
+  /** See {@link Storage.deleteRecords}. Removes them all at once. */
+  async deleteRecords(topicId: number, partition: number, from: bigint, to: bigint): Promise<void> {
+    assertU32("topicId", topicId);
+    assertU32("partition", partition);
+    assertU64("from", from);
+    assertU64("to", to);
+    const state = this.#require("deleting records");
+    if (from >= to) return;
+    let partitions = state.logs.get(topicId);
+    if (partitions === undefined) state.logs.set(topicId, (partitions = new Map()));
+    let log = partitions.get(partition);
+    if (log === undefined) partitions.set(partition, (log = new MemoryPartitionLog()));
+    log.deleteRange(from, to);
+  }
+
+  /** See {@link Storage.partitionBytes}: the exact sum of the values' lengths. */
+  async partitionBytes(topicId: number, partition: number, from = 0n): Promise<number> {
+    assertU32("topicId", topicId);
+    assertU32("partition", partition);
+    assertU64("from", from);
+    return this.#require("measuring a partition").logs.get(topicId)?.get(partition)?.bytes(from) ?? 0;
+  }
+
+  /** See {@link Storage.loadDedupe}. */
+  async loadDedupe(since: ReadonlyMap<number, number>): Promise<DedupeRecord[]> {
+    for (const [topicId, ms] of since) {
+      assertU32("topicId", topicId);
+      assertTimeMs("since", ms);
+    }
+    return this.#require("loading dedupe entries").dedupe.load(since);
+  }
+
+  /** See {@link Storage.deleteDedupe}. */
+  async deleteDedupe(topicId: number, beforeMs: number): Promise<void> {
+    assertU32("topicId", topicId);
+    assertTimeMs("beforeMs", beforeMs);
+    this.#require("deleting dedupe entries").dedupe.deleteBefore(topicId, beforeMs);
   }
 
   #apply(operations: readonly Operation[]): void {
@@ -237,6 +283,16 @@ class MemoryWriteBatch implements WriteBatch {
     return this.#add((state) => {
       state.nextIds = { nextTopicId, nextGroupId };
     });
+  }
+
+  putDedupe(topicId: number, messageId: string, partition: number, offset: bigint, timeMs: number): this {
+    assertU32("topicId", topicId);
+    assertNonEmptyString("messageId", messageId);
+    assertU32("partition", partition);
+    assertU64("offset", offset);
+    assertTimeMs("timeMs", timeMs);
+    const record: DedupeRecord = { topicId, messageId, partition, offset, timeMs };
+    return this.#add((state) => state.dedupe.put(record));
   }
 
   async write(_options: { sync: boolean }): Promise<void> {

@@ -73,6 +73,19 @@ export interface PartitionBounds {
   readonly end: bigint;
 }
 
+/**
+ * A durable dedupe entry: `messageId` was first published to the topic at
+ * `timeMs` and stored at `partition`/`offset`.
+ */
+export interface DedupeRecord {
+  readonly topicId: number;
+  readonly messageId: string;
+  readonly partition: number;
+  readonly offset: bigint;
+  /** Milliseconds since the epoch. */
+  readonly timeMs: number;
+}
+
 /** Everything the broker loads at start, without reading any log. */
 export interface StoredState {
   /** In id order. */
@@ -117,6 +130,13 @@ export interface WriteBatch {
   deleteGroup(groupId: number, partitions: number): this;
   putGroupPartition(groupId: number, partition: number, state: GroupPartitionState): this;
   setNextIds(nextTopicId: number, nextGroupId: number): this;
+  /**
+   * Records that `messageId` (not empty) was published to the topic at
+   * `timeMs` (a non-negative safe integer) and stored at `partition`/`offset`.
+   * Written in the same batch as the record, so the entry is durable exactly
+   * when the record is. A later put of the same topic, id and time replaces it.
+   */
+  putDedupe(topicId: number, messageId: string, partition: number, offset: bigint, timeMs: number): this;
   /** How many builder calls the batch holds (each counts one, whatever it writes). */
   readonly length: number;
   /**
@@ -144,7 +164,9 @@ export interface Storage {
   load(): Promise<StoredState>;
   /**
    * The bounds of a partition's log; `{start: 0n, end: 0n}` when it never
-   * held a record. Found by seeking, not scanning.
+   * held a record. The end is never below the `to` of a {@link deleteRecords}
+   * (so a log emptied by it keeps its offsets: `{start: to, end: to}`).
+   * Found by seeking, not scanning.
    */
   partitionBounds(topicId: number, partition: number): Promise<PartitionBounds>;
   /**
@@ -172,11 +194,40 @@ export interface Storage {
    */
   batch(): WriteBatch;
   /**
-   * Removes the data of deleted topics (marked by {@link WriteBatch.deleteTopic}),
+   * Removes the data (records and dedupe entries) of deleted topics (marked by {@link WriteBatch.deleteTopic}),
    * in chunks, so it can run in the background. Safe to call again after a crash.
    */
   purgeDeleted(): Promise<void>;
+  /**
+   * Removes a partition's records at offsets in [from, to), in steps of at
+   * most {@link DELETE_CHUNK_RECORDS} offsets per storage write, so that
+   * writes of publishes interleave with it. Offsets without a record are
+   * skipped; `from >= to` removes nothing. Afterwards {@link partitionBounds}
+   * reports an end of at least `to`, even when no record is left, so that
+   * offsets are never handed out twice.
+   */
+  deleteRecords(topicId: number, partition: number, from: bigint, to: bigint): Promise<void>;
+  /**
+   * Approximate bytes the partition's records at offsets >= `from` take up
+   * (default: all of them); 0 when there are none. LevelDB measures space in
+   * its files, compressed, and may leave out the most recent writes.
+   */
+  partitionBytes(topicId: number, partition: number, from?: bigint): Promise<number>;
+  /**
+   * Loads the dedupe entries of the topics in `since` (topic id -> the
+   * earliest time to load, in ms): entries older than that are left out.
+   * Ordered by topic id, then by time. Other topics' entries are not read.
+   */
+  loadDedupe(since: ReadonlyMap<number, number>): Promise<DedupeRecord[]>;
+  /**
+   * Removes the topic's dedupe entries with a time before `beforeMs`, in
+   * chunks. Entries of deleted topics go with {@link purgeDeleted}.
+   */
+  deleteDedupe(topicId: number, beforeMs: number): Promise<void>;
 }
+
+/** The most records {@link Storage.deleteRecords} removes per storage write. */
+export const DELETE_CHUNK_RECORDS = 10_000;
 
 /** Why a storage operation failed. */
 export type StorageErrorCode =

@@ -1,5 +1,13 @@
 import { create, type MessageInitShape, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
-import { type Client, credentials, makeGenericClientConstructor, type ServiceError } from "@grpc/grpc-js";
+import {
+  type ChannelCredentials,
+  type Client,
+  credentials,
+  InterceptingCall,
+  type Interceptor,
+  makeGenericClientConstructor,
+  type ServiceError,
+} from "@grpc/grpc-js";
 import { AdminService } from "../../gen/sluice/v1/admin_pb.js";
 import { BrokerService } from "../../gen/sluice/v1/broker_pb.js";
 import { grpcServiceDefinition } from "../../src/server/grpc-service.js";
@@ -11,11 +19,33 @@ export interface Clients {
   close(): void;
 }
 
-export function connect(address: string): Clients {
+/** How {@link connect} reaches the broker: plaintext and anonymous unless told otherwise. */
+export interface ConnectOptions {
+  readonly credentials?: ChannelCredentials;
+  /** Sent as `authorization: Bearer <token>` on every call. */
+  readonly token?: string;
+  /** Channel options, e.g. `grpc.ssl_target_name_override`. */
+  readonly channel?: Record<string, string | number>;
+}
+
+/** An interceptor adding `authorization: Bearer <token>` (works on plaintext channels too, unlike call credentials). */
+export function bearer(token: string): Interceptor {
+  return (options, nextCall) =>
+    new InterceptingCall(nextCall(options), {
+      start(metadata, listener, next) {
+        metadata.set("authorization", `Bearer ${token}`);
+        next(metadata, listener);
+      },
+    });
+}
+
+export function connect(address: string, options: ConnectOptions = {}): Clients {
   const Broker = makeGenericClientConstructor(grpcServiceDefinition(BrokerService), "BrokerService");
   const Admin = makeGenericClientConstructor(grpcServiceDefinition(AdminService), "AdminService");
-  const broker = new Broker(address, credentials.createInsecure());
-  const admin = new Admin(address, credentials.createInsecure());
+  const creds = options.credentials ?? credentials.createInsecure();
+  const clientOptions = { ...options.channel, interceptors: options.token === undefined ? [] : [bearer(options.token)] };
+  const broker = new Broker(address, creds, clientOptions);
+  const admin = new Admin(address, creds, clientOptions);
   return {
     broker,
     admin,

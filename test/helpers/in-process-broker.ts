@@ -1,13 +1,19 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { Broker } from "../../src/broker/broker.js";
+import { Broker, type BrokerOptions } from "../../src/broker/broker.js";
 import { silentLogger as silent } from "../../src/broker/logger.js";
 import type { BrokerLimits } from "../../src/broker/types.js";
 import { protobufRecordCodec } from "../../src/server/record-codec.js";
-import { type GrpcServer, startGrpcServer } from "../../src/server/server.js";
+import { type GrpcServer, type GrpcServerOptions, startGrpcServer } from "../../src/server/server.js";
 import { LevelStorage } from "../../src/storage/level-storage.js";
 import { type Clients, connect } from "./grpc-clients.js";
+
+/** TLS and access control of the gRPC edge; `clients` stay plaintext and anonymous, so connect your own. */
+export type EdgeTestOptions = Pick<GrpcServerOptions, "credentials" | "auth">;
+
+/** Broker options a test may set (storage, codec and limits are the helper's). */
+export type BrokerTestOptions = Omit<BrokerOptions, "storage" | "codec" | "limits">;
 
 /**
  * A real broker in this process: LevelDB in a fresh temp dir, gRPC on
@@ -22,11 +28,18 @@ export class InProcessBroker {
   private constructor(
     readonly dataDir: string,
     private readonly limits: Partial<BrokerLimits>,
+    private readonly options: BrokerTestOptions,
+    private readonly edge: EdgeTestOptions,
   ) {}
 
-  static async start(limits: Partial<BrokerLimits> = {}): Promise<InProcessBroker> {
+  /** Starts a broker with these limits and options (kept across restarts). */
+  static async start(
+    limits: Partial<BrokerLimits> = {},
+    options: BrokerTestOptions = {},
+    edge: EdgeTestOptions = {},
+  ): Promise<InProcessBroker> {
     const dir = await mkdtemp(path.join(tmpdir(), "sluice-test-"));
-    const b = new InProcessBroker(dir, limits);
+    const b = new InProcessBroker(dir, limits, options, edge);
     await b.#boot(0);
     return b;
   }
@@ -38,12 +51,13 @@ export class InProcessBroker {
   async #boot(port: number): Promise<void> {
     this.storage = new LevelStorage({ location: this.dataDir });
     await this.storage.open();
-    this.broker = await Broker.open({ storage: this.storage, codec: protobufRecordCodec, limits: this.limits });
+    this.broker = await Broker.open({ ...this.options, storage: this.storage, codec: protobufRecordCodec, limits: this.limits });
     this.server = await startGrpcServer(this.broker, silent, {
       host: "127.0.0.1",
       port,
       maxRequestBytes: 16 << 20,
       keepaliveMs: 30_000,
+      ...this.edge,
     });
     this.clients = connect(this.address);
   }

@@ -17,7 +17,9 @@ import {
   type ContractContext,
   type StorageFixture,
 } from "./storage-contract-helpers.js";
+import { dedupeContract } from "./storage-contract-dedupe.js";
 import { recordContract } from "./storage-contract-records.js";
+import { retentionContract } from "./storage-contract-retention.js";
 
 export type { StorageFixture } from "./storage-contract-helpers.js";
 
@@ -59,6 +61,8 @@ export function storageContract(name: string, capabilities: StorageCapabilities,
     groupStateContract(ctx);
     batchContract(ctx, capabilities);
     recordContract(ctx);
+    retentionContract(ctx, capabilities.persistent);
+    dedupeContract(ctx, capabilities.persistent);
     lifecycleContract(ctx, capabilities);
   });
 }

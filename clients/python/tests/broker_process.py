@@ -25,14 +25,15 @@ def repo_root() -> Path:
 
 
 class BrokerProcess:
-    """A running broker. ``address`` is host:port; ``stop()`` ends it."""
+    """A running broker. ``address`` is host:port; ``stop()`` ends it.
+    ``args`` are more flags, e.g. ``["--tls-cert", path, ...]``."""
 
-    def __init__(self) -> None:
+    def __init__(self, args: list[str] | None = None) -> None:
         self._data_dir = tempfile.mkdtemp(prefix="sluice-py-test-")
         self._log: list[str] = []
         self._proc = subprocess.Popen(
             ["node", "--import", "tsx", "src/main.ts", "--host", "127.0.0.1", "--port", "0",
-             "--data-dir", self._data_dir],
+             "--data-dir", self._data_dir, *(args or [])],
             cwd=repo_root(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         )
         ports: queue.SimpleQueue[int | None] = queue.SimpleQueue()
@@ -80,3 +81,13 @@ class BrokerProcess:
                 self._proc.kill()
                 self._proc.wait(timeout=10)
         shutil.rmtree(self._data_dir, ignore_errors=True)
+
+
+def generate_certs(directory: str) -> dict:
+    """Fresh test certificates in ``directory``, made by the repository's
+    test helper (test/helpers/certs.ts); returns its JSON description."""
+    out = subprocess.run(
+        ["node", "--import", "tsx", "test/helpers/certs.ts", directory],
+        cwd=repo_root(), check=True, capture_output=True, text=True,
+    )
+    return json.loads(out.stdout)

@@ -1,7 +1,8 @@
-import { durationMs, timestampDate } from "@bufbuild/protobuf/wkt";
+import { durationMs, timestampDate, type Timestamp } from "@bufbuild/protobuf/wkt";
 import type { Consumer, Group, GroupPartition, PartitionInfo, Topic } from "./gen/sluice/v1/admin_pb.js";
-import type { GroupSettings, RetentionPolicy } from "./gen/sluice/v1/message_pb.js";
+import type { RetentionPolicy } from "./gen/sluice/v1/message_pb.js";
 import { Code } from "./code.js";
+import { groupSettingsInfo, type GroupSettingsInfo } from "./group-settings.js";
 import { SluiceError } from "./sluice-error.js";
 
 /** How long a topic keeps messages. */
@@ -20,6 +21,10 @@ export interface TopicPartitionInfo {
   startOffset: bigint;
   /** The offset the next message gets: the high watermark. */
   endOffset: bigint;
+  /** Approximate bytes on disk (`0n` when the broker does not report it). */
+  bytes: bigint;
+  /** Publish time of the oldest retained message; `undefined` when empty (or not reported). */
+  oldestPublishTime: Date | undefined;
 }
 
 /** A topic, as the admin calls return it. */
@@ -32,6 +37,8 @@ export interface TopicInfo {
   retention: Retention | undefined;
   /** When it was created. */
   createTime: Date | undefined;
+  /** Publishes whose `messageId` was seen within this window, in ms, are not stored again; 0: no dedupe (or not reported). */
+  dedupeWindowMs: number;
   /** Its partitions in order; filled by `getTopic` only, empty otherwise. */
   partitions: TopicPartitionInfo[];
 }
@@ -52,6 +59,14 @@ export interface GroupPartitionInfo {
   ackedAboveCommitted: bigint;
   /** Messages waiting to be redelivered (nacked or expired). */
   pendingRedelivery: number;
+  /** When the earliest waiting message is due; `undefined` when none waits. */
+  nextRedeliveryTime: Date | undefined;
+  /** Messages published to the dead-letter topic after `maxDeliveries`. */
+  deadLettered: bigint;
+  /** Messages dropped after `maxDeliveries` (no dead-letter topic set). */
+  dropped: bigint;
+  /** Messages the group never received because retention removed them first. */
+  skipped: bigint;
 }
 
 /** A connected consumer: one open subscription stream. */
@@ -70,14 +85,12 @@ export interface ConsumerInfo {
   peer: string;
 }
 
-/** A consumer group, as the admin calls return it. */
-export interface GroupInfo {
+/** A consumer group, as the admin calls return it, with its settings in force. */
+export interface GroupInfo extends GroupSettingsInfo {
   /** The topic it consumes. */
   topic: string;
   /** Its name. */
   name: string;
-  /** Its ack deadline in ms, if the broker reported settings. */
-  ackDeadlineMs: number | undefined;
   /** When it was created. */
   createTime: Date | undefined;
   /** Per-partition state in partition order; filled by `getGroup` only. */
@@ -86,6 +99,14 @@ export interface GroupInfo {
   consumers: ConsumerInfo[];
   /** Acks, nacks and extensions of positions that were not leased, ignored by the broker. */
   ignoredAcks: bigint;
+  /** For an `ordered` group: keys whose next message waits for an earlier one to be acked. */
+  blockedKeys: bigint;
+  /** For an `ordered` group: the blocked key whose waiting message is oldest; `""` when none. */
+  oldestBlockedKey: string;
+}
+
+function date(t: Timestamp | undefined): Date | undefined {
+  return t ? timestampDate(t) : undefined;
 }
 
 function retention(r: RetentionPolicy | undefined): Retention | undefined {
@@ -94,7 +115,13 @@ function retention(r: RetentionPolicy | undefined): Retention | undefined {
 }
 
 function partitionInfo(p: PartitionInfo): TopicPartitionInfo {
-  return { partition: p.partition, startOffset: p.startOffset, endOffset: p.endOffset };
+  return {
+    partition: p.partition,
+    startOffset: p.startOffset,
+    endOffset: p.endOffset,
+    bytes: p.bytes,
+    oldestPublishTime: date(p.oldestPublishTime),
+  };
 }
 
 /** @internal */
@@ -104,7 +131,8 @@ export function topicInfo(t: Topic | undefined): TopicInfo {
     name: t.name,
     partitionCount: t.partitionCount,
     retention: retention(t.retention),
-    createTime: t.createTime ? timestampDate(t.createTime) : undefined,
+    createTime: date(t.createTime),
+    dedupeWindowMs: t.dedupeWindow ? durationMs(t.dedupeWindow) : 0,
     partitions: t.partitions.map(partitionInfo),
   };
 }
@@ -118,6 +146,10 @@ function groupPartition(p: GroupPartition): GroupPartitionInfo {
     inFlight: p.inFlight,
     ackedAboveCommitted: p.ackedAboveCommitted,
     pendingRedelivery: p.pendingRedelivery,
+    nextRedeliveryTime: date(p.nextRedeliveryTime),
+    deadLettered: p.deadLettered,
+    dropped: p.dropped,
+    skipped: p.skipped,
   };
 }
 
@@ -127,14 +159,9 @@ function consumer(c: Consumer): ConsumerInfo {
     name: c.name,
     inFlight: c.inFlight,
     maxInFlight: c.maxInFlight,
-    connectTime: c.connectTime ? timestampDate(c.connectTime) : undefined,
+    connectTime: date(c.connectTime),
     peer: c.peer,
   };
-}
-
-/** The ack deadline of group settings, in ms. @internal */
-export function ackDeadlineMs(s: GroupSettings | undefined): number | undefined {
-  return s?.ackDeadline ? durationMs(s.ackDeadline) : undefined;
 }
 
 /** @internal */
@@ -143,10 +170,12 @@ export function groupInfo(g: Group | undefined): GroupInfo {
   return {
     topic: g.topic,
     name: g.name,
-    ackDeadlineMs: ackDeadlineMs(g.settings),
-    createTime: g.createTime ? timestampDate(g.createTime) : undefined,
+    ...groupSettingsInfo(g.settings),
+    createTime: date(g.createTime),
     partitions: g.partitions.map(groupPartition),
     consumers: g.consumers.map(consumer),
     ignoredAcks: g.ignoredAcks,
+    blockedKeys: g.blockedKeys,
+    oldestBlockedKey: g.oldestBlockedKey,
   };
 }

@@ -1,12 +1,15 @@
-import { credentials, type ChannelCredentials, type ChannelOptions } from "@grpc/grpc-js";
+import { credentials, type ChannelCredentials, type ChannelOptions, type Interceptor } from "@grpc/grpc-js";
 import type { ReconnectOptions } from "./backoff.js";
+import { bearerTokenInterceptor } from "./bearer-token.js";
+import { Code } from "./code.js";
+import { SluiceError } from "./sluice-error.js";
 import type { Logger } from "./logger.js";
 
 /** TLS settings; PEM text or bytes. Every field is optional. */
 export interface TlsOptions {
   /** Root certificates to trust instead of the system's. */
   ca?: string | Uint8Array;
-  /** The client certificate chain, for mutual TLS (with `key`). */
+  /** The client certificate chain, for mutual TLS (with `key`); the broker may take its subject as the identity. */
   cert?: string | Uint8Array;
   /** The client private key, for mutual TLS (with `cert`). */
   key?: string | Uint8Array;
@@ -21,6 +24,14 @@ export interface SluiceClientOptions {
    * Default `false`: plaintext, meant for localhost and private networks.
    */
   tls?: boolean | TlsOptions;
+  /**
+   * A bearer token, sent as `authorization: Bearer <token>` on every call
+   * (the broker's `--tokens-file`). Over plaintext anyone on the path can
+   * read it: use it with `tls` unless a TLS proxy on the same host fronts
+   * the broker. A token the broker does not know fails calls with
+   * UNAUTHENTICATED, which publishers and subscriptions do not retry.
+   */
+  token?: string;
   /**
    * Interval of HTTP/2 keepalive pings, in ms, also while no call is open, so
    * that idle long-lived streams survive proxies and NATs. Default 30 000;
@@ -53,12 +64,28 @@ function bytes(v: string | Uint8Array | undefined): Buffer | null {
   return typeof v === "string" ? Buffer.from(v, "utf8") : Buffer.from(v.buffer, v.byteOffset, v.byteLength);
 }
 
-/** The channel credentials the options ask for. @internal */
+/**
+ * The channel credentials the options ask for.
+ * @throws SluiceError {@link Code.InvalidArgument} for `cert` without `key` or the reverse
+ * @internal
+ */
 export function channelCredentials(options: SluiceClientOptions): ChannelCredentials {
   const tls = options.tls;
   if (tls === undefined || tls === false) return credentials.createInsecure();
   if (tls === true) return credentials.createSsl();
+  if ((tls.cert === undefined) !== (tls.key === undefined)) {
+    throw new SluiceError(Code.InvalidArgument, "tls.cert and tls.key go together: give both for mutual TLS, or neither");
+  }
   return credentials.createSsl(bytes(tls.ca), bytes(tls.key), bytes(tls.cert));
+}
+
+/**
+ * The interceptors of every call: the bearer token's, if any.
+ * @throws SluiceError {@link Code.InvalidArgument} for a malformed token
+ * @internal
+ */
+export function callInterceptors(options: SluiceClientOptions): Interceptor[] {
+  return options.token === undefined ? [] : [bearerTokenInterceptor(options.token)];
 }
 
 /** The grpc-js channel options the client options ask for. @internal */

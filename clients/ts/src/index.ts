@@ -2,14 +2,19 @@
  * @sluice/client: the TypeScript client of the Sluice message broker.
  *
  * What applications use: {@link SluiceClient} and what it creates
- * ({@link Publisher}, {@link Subscription}, {@link ReceivedMessage}), the one
+ * ({@link Publisher}, {@link Subscription}, {@link ReceivedMessage}, from a
+ * subscription or from `fetch`), the option and result types, the one
  * error class {@link SluiceError} with its {@link Code}s, and the payload
  * helpers. Everything else in the package is internal.
  *
  * @packageDocumentation
  */
 
-export { SluiceClient, type CreateGroupOptions, type CreateTopicOptions } from "./sluice-client.js";
+export { SluiceClient } from "./sluice-client.js";
+export type { CreateGroupOptions, CreateTopicOptions, UpdateTopicOptions } from "./admin-requests.js";
+export type { GroupSettings, GroupSettingsInfo, RetryBackoff } from "./group-settings.js";
+export type { SeekTarget } from "./seek-target.js";
+export type { FetchOptions } from "./fetcher.js";
 export type { CallOptions, SluiceClientOptions, TlsOptions } from "./client-options.js";
 export { Publisher } from "./publisher.js";
 export type { PublisherOptions } from "./publisher-options.js";

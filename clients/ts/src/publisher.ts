@@ -45,10 +45,10 @@ export interface PublisherDeps {
  * confirmations settle in that order.
  *
  * When the stream breaks, the publisher reconnects with jittered backoff and
- * resends every unconfirmed message, with the same `messageId`. Until the
- * broker deduplicates by message id, a resend after a broker crash may store
- * a message twice (the promise resolves with the position of the copy that
- * was confirmed).
+ * resends every unconfirmed message, with the same `messageId`. Within the
+ * topic's dedupe window the broker stores such a resend only once and
+ * answers with the first copy's position (`duplicate: true`); with dedupe
+ * off, a resend after a broker crash may store a message twice.
  *
  * Create with `client.publisher(topic)`.
  */

@@ -1,10 +1,20 @@
 import { create } from "@bufbuild/protobuf";
-import { durationFromMs } from "@bufbuild/protobuf/wkt";
 import type { Client, MethodDefinition } from "@grpc/grpc-js";
+import {
+  createGroupRequest,
+  createTopicRequest,
+  seekGroupRequest,
+  updateGroupRequest,
+  updateTopicRequest,
+  type CreateGroupOptions,
+  type CreateTopicOptions,
+  type UpdateTopicOptions,
+} from "./admin-requests.js";
 import { groupInfo, topicInfo, type GroupInfo, type TopicInfo } from "./admin-types.js";
 import { reconnectOptions, type ReconnectOptions } from "./backoff.js";
 import { openGrpcStream } from "./bidi-stream.js";
 import {
+  callInterceptors,
   channelCredentials,
   channelOptions,
   type CallOptions,
@@ -13,8 +23,6 @@ import {
 import { Code } from "./code.js";
 import {
   AdminService,
-  CreateGroupRequestSchema,
-  CreateTopicRequestSchema,
   DeleteGroupRequestSchema,
   DeleteTopicRequestSchema,
   GetGroupRequestSchema,
@@ -22,17 +30,19 @@ import {
   ListGroupsRequestSchema,
   ListTopicsRequestSchema,
 } from "./gen/sluice/v1/admin_pb.js";
-import { BrokerService, PublishRequestSchema, SubscribeRequestSchema } from "./gen/sluice/v1/broker_pb.js";
-import { RetentionPolicySchema } from "./gen/sluice/v1/message_pb.js";
+import { BrokerService, PublishRequestSchema } from "./gen/sluice/v1/broker_pb.js";
+import { Fetcher, type FetchOptions } from "./fetcher.js";
 import { grpcClientConstructor, grpcServiceDefinition } from "./grpc-service.js";
+import type { GroupSettings } from "./group-settings.js";
 import { silentLogger, type Logger } from "./logger.js";
 import { toPublishMessage, type OutgoingMessage, type PublishResult } from "./outgoing-message.js";
 import type { Payload } from "./payload.js";
 import type { PublisherOptions } from "./publisher-options.js";
 import { Publisher } from "./publisher.js";
+import type { ReceivedMessage } from "./received-message.js";
+import type { SeekTarget } from "./seek-target.js";
 import { SluiceError } from "./sluice-error.js";
-import { groupSettingsMessage, startPositionMessage, type StartPosition } from "./start-position.js";
-import type { SubscribeOptions } from "./subscribe-options.js";
+import { subscribeOpenRequest, type SubscribeOptions } from "./subscribe-options.js";
 import { Subscription } from "./subscription.js";
 import { unaryCall } from "./unary-call.js";
 
@@ -40,24 +50,6 @@ const broker = grpcServiceDefinition(BrokerService);
 const admin = grpcServiceDefinition(AdminService);
 const BrokerClient = grpcClientConstructor(BrokerService);
 const AdminClient = grpcClientConstructor(AdminService);
-
-/** Options of {@link SluiceClient.createTopic}. */
-export interface CreateTopicOptions {
-  /** The partition count. Default 1. */
-  partitions?: number;
-  /** Maximum message age in ms. Default: the broker's (7 days). */
-  retentionMaxAgeMs?: number;
-  /** Maximum bytes per partition; `0n` is unlimited. Default unlimited. */
-  retentionMaxBytes?: bigint;
-}
-
-/** Options of {@link SluiceClient.createGroup}. */
-export interface CreateGroupOptions {
-  /** Where the group starts. Default `"earliest"`. */
-  start?: StartPosition;
-  /** How long a delivered message stays leased before redelivery, in ms (1 000 to 600 000). Default 30 000. */
-  ackDeadlineMs?: number;
-}
 
 /**
  * A connection to one Sluice broker: admin calls, one-off `publish`, and the
@@ -81,12 +73,15 @@ export class SluiceClient {
   readonly #reconnect: ReconnectOptions;
   readonly #logger: Logger;
   readonly #children = new Set<Publisher | Subscription>();
+  readonly #fetcher: Fetcher;
   #closing: Promise<void> | undefined;
+  #channelClosed = false;
 
   /**
    * Creates a client; the connection is made lazily, on the first call.
    * @param address - `host:port` of the broker
-   * @param options - TLS, keepalive, deadline, reconnection and logging
+   * @param options - TLS, token, keepalive, deadline, reconnection and logging
+   * @throws SluiceError INVALID_ARGUMENT for a malformed token, or a TLS `cert` without `key`
    */
   constructor(address: string, options: SluiceClientOptions = {}) {
     this.address = address;
@@ -94,22 +89,16 @@ export class SluiceClient {
     this.#reconnect = reconnectOptions(options.reconnect);
     this.#logger = options.logger ?? silentLogger;
     const creds = channelCredentials(options);
-    const channel = channelOptions(options, this.#reconnect);
+    const channel = { ...channelOptions(options, this.#reconnect), interceptors: callInterceptors(options) };
     this.#broker = new BrokerClient(address, creds, channel);
     // One channel for both services.
     this.#admin = new AdminClient(address, creds, { ...channel, channelOverride: this.#broker.getChannel() });
+    this.#fetcher = new Fetcher((method, request, call) => this.#brokerCall(method, request, call), this.#deadlineMs, this.#logger);
   }
 
   /** Creates a topic. Rejects with ALREADY_EXISTS, INVALID_ARGUMENT or RESOURCE_EXHAUSTED. */
   async createTopic(name: string, options: CreateTopicOptions = {}, call?: CallOptions): Promise<TopicInfo> {
-    const retention =
-      options.retentionMaxAgeMs !== undefined || options.retentionMaxBytes !== undefined
-        ? create(RetentionPolicySchema, {
-            maxAge: options.retentionMaxAgeMs !== undefined ? durationFromMs(options.retentionMaxAgeMs) : undefined,
-            maxBytes: options.retentionMaxBytes ?? 0n,
-          })
-        : undefined;
-    const request = create(CreateTopicRequestSchema, { name, partitions: options.partitions ?? 0, retention });
+    const request = createTopicRequest(name, options);
     return topicInfo((await this.#unary(this.#admin, admin.createTopic, request, call)).topic);
   }
 
@@ -132,6 +121,17 @@ export class SluiceClient {
     return topics;
   }
 
+  /**
+   * Changes a topic; only what `changes` gives changes: `retention` (the
+   * whole policy is replaced), `dedupeWindowMs`, and `partitions` (increase
+   * only). Resolves with the updated topic. Rejects with NOT_FOUND or
+   * INVALID_ARGUMENT (fewer partitions, bad values).
+   */
+  async updateTopic(name: string, changes: UpdateTopicOptions, call?: CallOptions): Promise<TopicInfo> {
+    const request = updateTopicRequest(name, changes);
+    return topicInfo((await this.#unary(this.#admin, admin.updateTopic, request, call)).topic);
+  }
+
   /** Deletes a topic, its messages and its groups. Rejects with NOT_FOUND. */
   async deleteTopic(name: string, call?: CallOptions): Promise<void> {
     await this.#unary(this.#admin, admin.deleteTopic, create(DeleteTopicRequestSchema, { name }), call);
@@ -139,12 +139,7 @@ export class SluiceClient {
 
   /** Creates a consumer group. Rejects with NOT_FOUND (topic), ALREADY_EXISTS or INVALID_ARGUMENT. */
   async createGroup(topic: string, group: string, options: CreateGroupOptions = {}, call?: CallOptions): Promise<GroupInfo> {
-    const request = create(CreateGroupRequestSchema, {
-      topic,
-      group,
-      start: startPositionMessage(options.start),
-      settings: groupSettingsMessage(options.ackDeadlineMs),
-    });
+    const request = createGroupRequest(topic, group, options);
     return groupInfo((await this.#unary(this.#admin, admin.createGroup, request, call)).group);
   }
 
@@ -158,6 +153,29 @@ export class SluiceClient {
   async listGroups(topic: string, call?: CallOptions): Promise<GroupInfo[]> {
     const request = create(ListGroupsRequestSchema, { topic });
     return (await this.#unary(this.#admin, admin.listGroups, request, call)).groups.map(groupInfo);
+  }
+
+  /**
+   * Changes a live group's settings; only the fields given change (e.g.
+   * `deadLetterTopic: ""` removes the dead-letter topic, `maxDeliveries: 0`
+   * the limit). Connected consumers continue under the new settings.
+   * Resolves with the updated group. Rejects with NOT_FOUND or INVALID_ARGUMENT.
+   */
+  async updateGroup(topic: string, group: string, settings: GroupSettings, call?: CallOptions): Promise<GroupInfo> {
+    const request = updateGroupRequest(topic, group, settings);
+    return groupInfo((await this.#unary(this.#admin, admin.updateGroup, request, call)).group);
+  }
+
+  /**
+   * Moves a group to `target` (see {@link SeekTarget}): leases, pending
+   * redeliveries and acks at or above the new position are cleared, and
+   * connected consumers continue from there. Resolves with the group at its
+   * new position. Rejects with NOT_FOUND or INVALID_ARGUMENT (a partition
+   * out of range, an empty `offsets` list).
+   */
+  async seekGroup(topic: string, group: string, target: SeekTarget, call?: CallOptions): Promise<GroupInfo> {
+    const request = seekGroupRequest(topic, group, target);
+    return groupInfo((await this.#unary(this.#admin, admin.seekGroup, request, call)).group);
   }
 
   /**
@@ -188,6 +206,21 @@ export class SluiceClient {
     return response.results.map((r) => ({ partition: r.partition, offset: r.offset, duplicate: r.duplicate }));
   }
 
+  /**
+   * Pull-style consuming: leases up to `maxMessages` of `group`'s messages
+   * under the group's ack deadline, waiting up to `maxWaitMs` for the first;
+   * resolves with `[]` when none came. The messages' `ack()`, `nack()` and
+   * `extend()` use the unary Ack, Nack and ExtendDeadline calls (coalesced
+   * per event-loop turn) and resolve when the broker answered; leases are not
+   * extended automatically. Fetch and subscriptions share the group's
+   * messages: one is never leased to both. Rejects with NOT_FOUND (fetch does
+   * not create groups) or INVALID_ARGUMENT.
+   */
+  async fetch(topic: string, group: string, options: FetchOptions = {}, call?: CallOptions): Promise<ReceivedMessage[]> {
+    this.#assertOpen();
+    return this.#fetcher.fetch(topic, group, options, call);
+  }
+
   /** A {@link Publisher} to `topic`, batching and pipelining `send`s over one stream. */
   publisher(topic: string, options: PublisherOptions = {}): Publisher {
     this.#assertOpen();
@@ -203,30 +236,20 @@ export class SluiceClient {
 
   /**
    * A {@link Subscription} to `topic` through consumer `group` (created with
-   * `start` and `ackDeadlineMs` if it does not exist). The stream opens at
-   * once; iterate it or call `process`.
+   * `start` and the group settings of `options` if it does not exist). The
+   * stream opens at once; iterate it or call `process`. Throws a
+   * {@link SluiceError} (INVALID_ARGUMENT) for settings with no wire form.
    */
   subscribe(topic: string, group: string, options: SubscribeOptions = {}): Subscription {
     this.#assertOpen();
-    const openRequest = create(SubscribeRequestSchema, {
-      request: {
-        case: "open",
-        value: {
-          topic,
-          group,
-          maxInFlight: options.maxInFlight ?? 0,
-          start: startPositionMessage(options.start),
-          settings: groupSettingsMessage(options.ackDeadlineMs),
-          consumerName: options.consumerName ?? "",
-        },
-      },
-    });
+    const openRequest = subscribeOpenRequest(topic, group, options);
     const subscription: Subscription = new Subscription(topic, group, options.signal, {
       open: openGrpcStream(this.#broker, broker.subscribe),
       openRequest,
       reconnect: { ...this.#reconnect, ...options.reconnect },
       logger: this.#logger,
       maxLeaseMs: options.maxLeaseMs ?? 600_000,
+      confirmAcks: options.confirmAcks ?? false,
       onClosed: () => this.#children.delete(subscription),
     });
     this.#children.add(subscription);
@@ -235,12 +258,15 @@ export class SluiceClient {
 
   /**
    * Closes every publisher (waiting for their confirmations) and
-   * subscription (writing their acks), then the connection. Calls after
-   * `close()` reject with FAILED_PRECONDITION. Idempotent.
+   * subscription (writing their acks), waits for the verbs of fetched
+   * messages made so far to be answered, then closes the connection. Calls
+   * after `close()` reject with FAILED_PRECONDITION. Idempotent.
    */
   close(): Promise<void> {
     this.#closing ??= (async () => {
       await Promise.allSettled([...this.#children].map((c) => c.close()));
+      await this.#fetcher.idle();
+      this.#channelClosed = true;
       this.#broker.close();
       this.#admin.close();
     })();
@@ -259,5 +285,11 @@ export class SluiceClient {
   #unary<I, O>(client: Client, method: MethodDefinition<I, O>, request: I, call?: CallOptions): Promise<O> {
     if (this.#closing) return Promise.reject(new SluiceError(Code.FailedPrecondition, "the client is closed"));
     return unaryCall(client, method, request, call?.deadlineMs ?? this.#deadlineMs, call?.signal);
+  }
+
+  /** A BrokerService call of the fetcher: its verbs still go out while `close()` waits for them. */
+  #brokerCall<I, O>(method: MethodDefinition<I, O>, request: I, call?: CallOptions): Promise<O> {
+    if (this.#channelClosed) return Promise.reject(new SluiceError(Code.FailedPrecondition, "the client is closed"));
+    return unaryCall(this.#broker, method, request, call?.deadlineMs ?? this.#deadlineMs, call?.signal);
   }
 }

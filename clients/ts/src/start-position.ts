@@ -1,10 +1,8 @@
 import { create } from "@bufbuild/protobuf";
-import { durationFromMs, timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import {
-  GroupSettingsSchema,
   StartPositionSchema,
   StartPosition_Kind,
-  type GroupSettings,
   type StartPosition as StartPositionMessage,
 } from "./gen/sluice/v1/message_pb.js";
 
@@ -24,10 +22,4 @@ export function startPositionMessage(start: StartPosition | undefined): StartPos
   if (start === "latest") return create(StartPositionSchema, { kind: StartPosition_Kind.LATEST });
   if ("offset" in start) return create(StartPositionSchema, { kind: StartPosition_Kind.OFFSET, offset: start.offset });
   return create(StartPositionSchema, { kind: StartPosition_Kind.TIMESTAMP, time: timestampFromDate(start.time) });
-}
-
-/** The wire form of group settings; `undefined` leaves the broker's defaults. @internal */
-export function groupSettingsMessage(ackDeadlineMs: number | undefined): GroupSettings | undefined {
-  if (ackDeadlineMs === undefined) return undefined;
-  return create(GroupSettingsSchema, { ackDeadline: durationFromMs(ackDeadlineMs) });
 }

@@ -6,6 +6,7 @@ import type { OpenStream, StreamHandle } from "./bidi-stream.js";
 import { Code } from "./code.js";
 import { StatusChannel, type ConnectionStatus } from "./connection-status.js";
 import type { SubscribeRequest, SubscribeResponse } from "./gen/sluice/v1/broker_pb.js";
+import { LeaseRenewer } from "./lease-renewer.js";
 import { LeaseTracker } from "./lease-tracker.js";
 import type { Logger } from "./logger.js";
 import { ReceivedMessage, type Settler } from "./received-message.js";
@@ -13,6 +14,7 @@ import { Reconnector } from "./reconnector.js";
 import { SluiceError } from "./sluice-error.js";
 import { runHandlers } from "./handler-pool.js";
 import type { ProcessOptions } from "./subscribe-options.js";
+import { settledNow } from "./waiter.js";
 
 /** @internal */
 export interface SubscriptionDeps {
@@ -21,6 +23,8 @@ export interface SubscriptionDeps {
   reconnect: ReconnectOptions;
   logger: Logger;
   maxLeaseMs: number;
+  /** Whether `openRequest` asked for ack confirmations. */
+  confirmAcks?: boolean;
   onClosed?: () => void;
 }
 
@@ -37,6 +41,9 @@ export interface SubscriptionDeps {
  *   broker redelivers them). `status()` reports the connection apart from the
  *   data. Errors retrying cannot fix (e.g. ABORTED when the group is deleted)
  *   end the iteration with a {@link SluiceError}.
+ * - With the `confirmAcks` option, `message.ack()` resolves once the broker
+ *   confirmed the ack durable (acks written together share one confirmation)
+ *   and rejects when the stream breaks first: the ack may then be lost.
  *
  * Create with `client.subscribe(topic, group, options)`.
  */
@@ -49,8 +56,9 @@ export class Subscription implements AsyncIterable<ReceivedMessage> {
   readonly closed: Promise<SluiceError | undefined>;
   readonly #deps: SubscriptionDeps;
   readonly #queue = new AsyncQueue<ReceivedMessage>();
-  readonly #acks = new AckWriter();
+  readonly #acks: AckWriter;
   readonly #leases: LeaseTracker<ReceivedMessage>;
+  readonly #renewer: LeaseRenewer<ReceivedMessage>;
   readonly #status = new StatusChannel();
   readonly #reconnector: Reconnector;
   readonly #workers = new Set<Promise<void>>();
@@ -59,7 +67,6 @@ export class Subscription implements AsyncIterable<ReceivedMessage> {
   #stream: StreamHandle<SubscribeRequest> | undefined;
   #generation = 0;
   #live = 0;
-  #leaseTimer: NodeJS.Timeout | undefined;
   #ending: (() => void) | undefined;
   #state: "open" | "closing" | "closed" = "open";
   #closing: Promise<void> | undefined;
@@ -71,7 +78,9 @@ export class Subscription implements AsyncIterable<ReceivedMessage> {
     this.group = group;
     this.#deps = deps;
     this.#signal = signal;
+    this.#acks = new AckWriter(deps.confirmAcks ?? false);
     this.#leases = new LeaseTracker(30_000, deps.maxLeaseMs);
+    this.#renewer = new LeaseRenewer(this.#leases, this.#acks);
     this.#reconnector = new Reconnector(deps.reconnect, this.#status, deps.logger, { topic, group, role: "subscriber" });
     this.closed = new Promise((resolve) => (this.#resolveClosed = resolve));
     if (signal?.aborted) {
@@ -126,8 +135,10 @@ export class Subscription implements AsyncIterable<ReceivedMessage> {
 
   /**
    * Stops handing out messages, waits for running `process` handlers, writes
-   * the pending acks, then half-closes the stream and waits for the broker to
-   * end it; messages not acked go back to the group at once. Idempotent.
+   * the pending acks (with `confirmAcks`, waits for their confirmations),
+   * then half-closes the stream and waits for the broker to end it (at most
+   * 5 s); messages not acked go back to the group at once. Acks still
+   * unconfirmed after that reject. Idempotent.
    */
   close(): Promise<void> {
     this.#closing ??= this.#close();
@@ -145,20 +156,21 @@ export class Subscription implements AsyncIterable<ReceivedMessage> {
       this.#leases.delete(message);
       // Sent even for a message of an earlier stream: if the broker leased it
       // to this stream again, the ack spares a redelivery; if not, it is ignored.
-      this.#acks.verbs.ack(message.partition, message.offset);
-      this.#acks.schedule();
+      return this.#acks.ack(message.partition, message.offset);
     },
     nack: (message, delayMs) => {
       this.#leases.delete(message);
-      if (message.generation !== this.#live) return;
+      if (message.generation !== this.#live) return settledNow;
       this.#acks.verbs.nack(message.partition, message.offset, delayMs);
       this.#acks.schedule();
+      return settledNow;
     },
     extend: (message, deadlineMs) => {
-      if (message.generation !== this.#live) return;
+      if (message.generation !== this.#live) return settledNow;
       this.#leases.extended(message, Date.now(), deadlineMs);
       this.#acks.verbs.extend(message.partition, message.offset, deadlineMs);
       this.#acks.schedule();
+      return settledNow;
     },
   };
 
@@ -200,7 +212,7 @@ export class Subscription implements AsyncIterable<ReceivedMessage> {
       const deadline = r.value.settings?.ackDeadline;
       if (deadline) this.#leases.ackDeadlineMs = durationMs(deadline);
       this.#reconnector.succeeded();
-      this.#startLeaseTimer();
+      this.#renewer.start();
       this.#acks.ready();
     } else if (r.case === "deliveries" && this.#live === generation && this.#state === "open") {
       const now = Date.now();
@@ -209,16 +221,18 @@ export class Subscription implements AsyncIterable<ReceivedMessage> {
         if (this.#deps.maxLeaseMs > 0) this.#leases.add(message, now);
         this.#queue.push(message);
       }
+    } else if (r.case === "ackConfirmation" && this.#live === generation) {
+      this.#acks.confirmed(r.value.ackId);
     }
   }
 
   #onClose(error: SluiceError | undefined): void {
     this.#stream = undefined;
-    this.#acks.detach();
+    this.#acks.detach(error);
     this.#live = 0;
     this.#consumerId = "";
     this.#leases.clear();
-    this.#stopLeaseTimer();
+    this.#renewer.stop();
     const ending = this.#ending;
     if (ending) {
       this.#ending = undefined;
@@ -229,23 +243,6 @@ export class Subscription implements AsyncIterable<ReceivedMessage> {
     const cause = error ?? new SluiceError(Code.Unavailable, "the broker ended the subscription stream");
     if (this.#reconnector.failed(cause)) this.#reconnector.schedule(() => this.#connect());
     else this.#finish(cause);
-  }
-
-  #startLeaseTimer(): void {
-    this.#stopLeaseTimer();
-    if (this.#deps.maxLeaseMs <= 0) return;
-    const period = Math.min(5000, Math.max(50, this.#leases.ackDeadlineMs / 4));
-    this.#leaseTimer = setInterval(() => {
-      const due = this.#leases.due(Date.now());
-      for (const { item, extendMs } of due) this.#acks.verbs.extend(item.partition, item.offset, extendMs);
-      if (due.length > 0) this.#acks.flush();
-    }, period);
-    this.#leaseTimer.unref();
-  }
-
-  #stopLeaseTimer(): void {
-    clearInterval(this.#leaseTimer);
-    this.#leaseTimer = undefined;
   }
 
   async #close(): Promise<void> {
@@ -260,7 +257,9 @@ export class Subscription implements AsyncIterable<ReceivedMessage> {
       await new Promise<void>((resolve) => {
         this.#ending = resolve;
         this.#acks.flushAll();
-        stream.end();
+        // The broker stops confirming acks once the stream is half-closed.
+        if (this.#acks.awaitingConfirmation) void this.#acks.allConfirmed().then(() => stream.end());
+        else stream.end();
         // A broker that never ends the stream must not hold close() forever.
         timer = setTimeout(() => stream.cancel(), 5000);
       });
@@ -274,9 +273,9 @@ export class Subscription implements AsyncIterable<ReceivedMessage> {
     this.#state = "closed";
     this.#signal?.removeEventListener("abort", this.#onAbort);
     this.#reconnector.cancel();
-    this.#stopLeaseTimer();
+    this.#renewer.stop();
     this.#leases.clear();
-    this.#acks.verbs.clear();
+    this.#acks.close(error);
     if (error) {
       this.#deps.logger.error({ topic: this.topic, group: this.group, code: error.code, err: error.message }, "sluice subscription failed");
       this.#queue.fail(error);

@@ -1,25 +1,21 @@
-import { durationMs } from "@bufbuild/protobuf/wkt";
 import { describe, expect, it } from "vitest";
-import { AckCoalescer } from "../src/ack-coalescer.js";
-import type { SubscribeRequest } from "../src/gen/sluice/v1/broker_pb.js";
+import { AckCoalescer, type VerbBatch } from "../src/ack-coalescer.js";
 
-function drain(c: AckCoalescer): SubscribeRequest[] {
-  const out: SubscribeRequest[] = [];
-  for (let r = c.next(); r; r = c.next()) out.push(r);
+function drain<W>(c: AckCoalescer<W>): VerbBatch<W>[] {
+  const out: VerbBatch<W>[] = [];
+  for (let b = c.next(); b; b = c.next()) out.push(b);
   return out;
 }
 
-function summary(r: SubscribeRequest) {
-  const req = r.request;
-  switch (req.case) {
+function summary<W>(b: VerbBatch<W>) {
+  const positions = b.positions.map((p) => `${p.partition}:${p.offset}`);
+  switch (b.verb) {
     case "ack":
-      return { ack: req.value.positions.map((p) => `${p.partition}:${p.offset}`) };
+      return { ack: positions };
     case "nack":
-      return { nack: req.value.positions.map((p) => `${p.partition}:${p.offset}`), delayMs: req.value.delay ? durationMs(req.value.delay) : "unset" };
+      return { nack: positions, delayMs: b.delayMs < 0 ? "unset" : b.delayMs };
     case "extend":
-      return { extend: req.value.positions.map((p) => `${p.partition}:${p.offset}`), deadlineMs: durationMs(req.value.deadline!) };
-    default:
-      return { other: req.case };
+      return { extend: positions, deadlineMs: b.deadlineMs };
   }
 }
 
@@ -57,13 +53,13 @@ describe("AckCoalescer", () => {
     c.ack(0, 1n);
     c.extend(0, 2n, 10_000);
     c.nack(0, 3n, 0);
-    expect(drain(c).map((r) => r.request.case)).toEqual(["extend", "ack", "nack"]);
+    expect(drain(c).map((b) => b.verb)).toEqual(["extend", "ack", "nack"]);
   });
 
   it("splits more than 10 000 positions into several requests", () => {
     const c = new AckCoalescer();
     for (let i = 0; i < 25_000; i++) c.ack(0, BigInt(i));
-    const sizes = drain(c).map((r) => (summary(r).ack ?? []).length);
+    const sizes = drain(c).map((b) => b.positions.length);
     expect(sizes).toEqual([10_000, 10_000, 5000]);
   });
 
@@ -71,7 +67,7 @@ describe("AckCoalescer", () => {
     const c = new AckCoalescer();
     c.ack(0, 1n);
     c.nack(0, 2n, 0);
-    expect(c.next()?.request.case).toBe("ack");
+    expect(c.next()?.verb).toBe("ack");
     c.ack(0, 3n);
     expect(drain(c).map(summary)).toEqual([{ ack: ["0:3"] }, { nack: ["0:2"], delayMs: 0 }]);
   });
@@ -92,6 +88,29 @@ describe("AckCoalescer", () => {
     c.ack(0, 1n);
     c.clear();
     expect(c.next()).toBeUndefined();
+    expect(c.size).toBe(0);
+  });
+
+  it("hands out the waiters recorded with a batch's positions, split along with them", () => {
+    const c = new AckCoalescer<string>();
+    for (let i = 0; i < 10_002; i++) c.ack(0, BigInt(i), i % 2 === 0 ? `w${i}` : undefined);
+    c.nack(0, 20_000n, 100, "n1");
+    const [first, second, third] = drain(c);
+    expect(first!.waiters).toHaveLength(5000);
+    expect(first!.waiters[0]).toBe("w0");
+    expect(second).toMatchObject({ verb: "ack", waiters: ["w10000"] });
+    expect(second!.positions).toHaveLength(2);
+    expect(third).toMatchObject({ verb: "nack", waiters: ["n1"], delayMs: 100 });
+  });
+
+  it("returns the waiters of what it forgets, so the caller can settle them", () => {
+    const c = new AckCoalescer<string>();
+    c.ack(0, 1n, "a");
+    c.nack(0, 2n, -1, "n");
+    c.extend(0, 3n, 5000, "e");
+    expect(c.keepOnlyAcks().sort()).toEqual(["e", "n"]);
+    c.nack(0, 4n, -1, "n2");
+    expect(c.clear().sort()).toEqual(["a", "n2"]);
     expect(c.size).toBe(0);
   });
 });

@@ -1,83 +1,9 @@
-import { create } from "@bufbuild/protobuf";
-import { durationFromMs, durationMs } from "@bufbuild/protobuf/wkt";
 import { describe, expect, it, vi } from "vitest";
-import { reconnectOptions } from "../src/backoff.js";
 import { Code } from "../src/code.js";
 import type { ConnectionStatus } from "../src/connection-status.js";
-import {
-  SubscribeRequestSchema,
-  SubscribeResponseSchema,
-  type SubscribeRequest,
-  type SubscribeResponse,
-} from "../src/gen/sluice/v1/broker_pb.js";
-import { silentLogger } from "../src/logger.js";
-import { encodePayload } from "../src/payload.js";
-import type { ReceivedMessage } from "../src/received-message.js";
 import { SluiceError } from "../src/sluice-error.js";
-import { Subscription } from "../src/subscription.js";
-import { FakeTransport, nextTurn, type FakeStream } from "./helpers/fake-stream.js";
-
-type Stream = FakeStream<SubscribeRequest, SubscribeResponse>;
-
-const openRequest = create(SubscribeRequestSchema, { request: { case: "open", value: { topic: "t", group: "g" } } });
-
-function setup(options: { signal?: AbortSignal; maxLeaseMs?: number; maxAttempts?: number } = {}) {
-  const transport = new FakeTransport<SubscribeRequest, SubscribeResponse>();
-  const sub = new Subscription("t", "g", options.signal, {
-    open: transport.open,
-    openRequest,
-    reconnect: reconnectOptions({ initialDelayMs: 1, maxDelayMs: 2, maxAttempts: options.maxAttempts ?? Infinity }),
-    logger: silentLogger,
-    maxLeaseMs: options.maxLeaseMs ?? 0,
-  });
-  return { transport, sub };
-}
-
-function subscribed(stream: Stream, ackDeadlineMs = 30_000): void {
-  stream.respond(
-    create(SubscribeResponseSchema, {
-      response: { case: "subscribed", value: { consumerId: "c1", partitions: 1, settings: { ackDeadline: durationFromMs(ackDeadlineMs) } } },
-    }),
-  );
-}
-
-function deliver(stream: Stream, from: number, count: number, attempt = 1): void {
-  stream.respond(
-    create(SubscribeResponseSchema, {
-      response: {
-        case: "deliveries",
-        value: {
-          deliveries: Array.from({ length: count }, (_, i) => ({
-            attempt,
-            message: { topic: "t", partition: 0, offset: BigInt(from + i), payload: encodePayload(`m${from + i}`) },
-          })),
-        },
-      },
-    }),
-  );
-}
-
-/** The requests after `open`, summarised. */
-function verbs(stream: Stream) {
-  return stream.written.slice(1).map((r) => {
-    const req = r.request;
-    if (req.case === "ack") return { ack: req.value.positions.map((p) => Number(p.offset)) };
-    if (req.case === "nack") return { nack: req.value.positions.map((p) => Number(p.offset)), delayMs: req.value.delay ? durationMs(req.value.delay) : "unset" };
-    if (req.case === "extend") return { extend: req.value.positions.map((p) => Number(p.offset)), ms: durationMs(req.value.deadline!) };
-    return { other: req.case };
-  });
-}
-
-async function take(sub: Subscription, n: number): Promise<ReceivedMessage[]> {
-  const out: ReceivedMessage[] = [];
-  const it = sub[Symbol.asyncIterator]();
-  while (out.length < n) {
-    const r = await it.next();
-    if (r.done) break;
-    out.push(r.value);
-  }
-  return out;
-}
+import { nextTurn } from "./helpers/fake-stream.js";
+import { deliver, openRequest, setup, subscribed, take, verbs } from "./helpers/fake-subscription.js";
 
 describe("Subscription", () => {
   it("opens the stream with `open` and yields delivered messages in order", async () => {

@@ -61,7 +61,10 @@ func RepoRoot() (string, error) {
 // Start runs `node --import tsx src/main.ts --host 127.0.0.1 --port 0
 // --data-dir <tmp>` from the repository root and returns once the broker
 // logged "sluice listening" with its port. Stop it with Stop.
-func Start() (*Broker, error) {
+func Start() (*Broker, error) { return StartWith() }
+
+// StartWith is Start with more flags, e.g. "--tls-cert", path.
+func StartWith(args ...string) (*Broker, error) {
 	root, err := RepoRoot()
 	if err != nil {
 		return nil, err
@@ -71,7 +74,7 @@ func Start() (*Broker, error) {
 		return nil, err
 	}
 	b := &Broker{dataDir: dataDir, exited: make(chan struct{})}
-	b.cmd = exec.Command("node", "--import", "tsx", "src/main.ts", "--host", "127.0.0.1", "--port", "0", "--data-dir", dataDir)
+	b.cmd = exec.Command("node", append([]string{"--import", "tsx", "src/main.ts", "--host", "127.0.0.1", "--port", "0", "--data-dir", dataDir}, args...)...)
 	b.cmd.Dir = root
 	b.cmd.Stderr = writerFunc(b.record)
 	stdout, err := b.cmd.StdoutPipe()

@@ -21,6 +21,7 @@ import grpc
 import grpc.aio
 
 from sluice_client import _convert
+from sluice_client._channel import Pem, channel_credentials, open_aio_channel
 from sluice_client._gen.sluice.v1 import admin_pb2, admin_pb2_grpc, broker_pb2, broker_pb2_grpc, message_pb2
 from sluice_client.errors import SluiceError
 from sluice_client.received import ReceivedMessage
@@ -164,12 +165,13 @@ class AsyncClient:
         credentials: grpc.ChannelCredentials | None = None,
         options: Sequence[tuple[str, object]] = (),
         timeout: float = 30.0,
+        token: str | None = None,
+        root_certificates: Pem | None = None,
+        private_key: Pem | None = None,
+        certificate_chain: Pem | None = None,
     ) -> None:
-        self._channel = (
-            grpc.aio.secure_channel(address, credentials, options)
-            if credentials is not None
-            else grpc.aio.insecure_channel(address, options)
-        )
+        tls = channel_credentials(credentials, root_certificates, private_key, certificate_chain)
+        self._channel = open_aio_channel(address, tls, token, options)
         self._broker = broker_pb2_grpc.BrokerServiceStub(self._channel)
         self._admin = admin_pb2_grpc.AdminServiceStub(self._channel)
         self._timeout = timeout

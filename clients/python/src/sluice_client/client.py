@@ -8,6 +8,7 @@ from typing import Iterable, Iterator, Sequence
 import grpc
 
 from sluice_client import _convert
+from sluice_client._channel import Pem, channel_credentials, open_channel
 from sluice_client._gen.sluice.v1 import admin_pb2, admin_pb2_grpc, broker_pb2, broker_pb2_grpc
 from sluice_client.errors import SluiceError
 from sluice_client.subscription import Subscription
@@ -27,7 +28,12 @@ def _translated() -> Iterator[None]:
 class Client:
     """A connection to one broker, e.g. ``Client("127.0.0.1:50051")``.
 
-    Plaintext unless ``credentials`` are given. Every call raises
+    Plaintext unless TLS is asked for: ``root_certificates`` (PEM, bytes or
+    str) to trust, plus ``private_key`` and ``certificate_chain`` for mutual
+    TLS, or ready-made ``credentials``. ``token`` is sent as
+    ``authorization: Bearer <token>`` on every call (over plaintext anyone on
+    the path can read it). Raises ``ValueError`` for a key without a
+    certificate chain or a malformed token. Every call raises
     ``SluiceError`` on failure, with the gRPC status the RPC documents.
     ``timeout`` (seconds) bounds each unary call. Admin calls return the
     generated ``sluice.v1`` messages (``Topic``, ``Group``) unchanged.
@@ -41,12 +47,13 @@ class Client:
         credentials: grpc.ChannelCredentials | None = None,
         options: Sequence[tuple[str, object]] = (),
         timeout: float = 30.0,
+        token: str | None = None,
+        root_certificates: Pem | None = None,
+        private_key: Pem | None = None,
+        certificate_chain: Pem | None = None,
     ) -> None:
-        self._channel = (
-            grpc.secure_channel(address, credentials, options)
-            if credentials is not None
-            else grpc.insecure_channel(address, options)
-        )
+        tls = channel_credentials(credentials, root_certificates, private_key, certificate_chain)
+        self._channel = open_channel(address, tls, token, options)
         self._broker = broker_pb2_grpc.BrokerServiceStub(self._channel)
         self._admin = admin_pb2_grpc.AdminServiceStub(self._channel)
         self._timeout = timeout

@@ -31,10 +31,10 @@ export interface BrokerProcess {
 
 /**
  * Starts `node --import tsx src/main.ts` on 127.0.0.1 with a fresh temporary
- * data directory and resolves once it logs `"sluice listening"` (with the
- * port it bound); rejects if it exits first.
+ * data directory (and `args`, e.g. TLS flags) and resolves once it logs
+ * `"sluice listening"` (with the port it bound); rejects if it exits first.
  */
-export async function startBroker(): Promise<BrokerProcess> {
+export async function startBroker(args: readonly string[] = []): Promise<BrokerProcess> {
   const dataDir = await mkdtemp(join(tmpdir(), "sluice-client-test-"));
   let log = "";
   let child: ChildProcess | undefined;
@@ -42,7 +42,7 @@ export async function startBroker(): Promise<BrokerProcess> {
   const launch = async (port: number): Promise<number> => {
     const proc = spawn(
       process.execPath,
-      ["--import", "tsx", "src/main.ts", "--host", "127.0.0.1", "--port", String(port), "--data-dir", dataDir],
+      ["--import", "tsx", "src/main.ts", "--host", "127.0.0.1", "--port", String(port), "--data-dir", dataDir, ...args],
       { cwd: repoRoot, stdio: ["ignore", "pipe", "pipe"] },
     );
     child = proc;

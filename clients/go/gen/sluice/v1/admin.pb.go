@@ -37,7 +37,14 @@ type Topic struct {
 	// Its partitions, in partition order (filled by GetTopic only).
 	Partitions []*PartitionInfo `protobuf:"bytes,5,rep,name=partitions,proto3" json:"partitions,omitempty"`
 	// Publishes with a `message_id` seen within this window are not stored
-	// again. Zero: no dedupe.
+	// again: they get the partition and offset of the first publish, with
+	// `duplicate` set. The window counts from the first publish of the id and
+	// holds across broker restarts. Zero: no dedupe.
+	//
+	// The broker keeps the ids of all topics in memory, at most
+	// --dedupe-max-entries of them (default 1,000,000). Beyond that it forgets
+	// the oldest ids before their window ends, logging a warning the first time:
+	// a repeat of a forgotten id is stored again.
 	DedupeWindow  *durationpb.Duration `protobuf:"bytes,6,opt,name=dedupe_window,json=dedupeWindow,proto3" json:"dedupe_window,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -124,7 +131,8 @@ type PartitionInfo struct {
 	StartOffset uint64 `protobuf:"varint,2,opt,name=start_offset,json=startOffset,proto3" json:"start_offset,omitempty"`
 	// The offset the next message will get; the partition's high watermark.
 	EndOffset uint64 `protobuf:"varint,3,opt,name=end_offset,json=endOffset,proto3" json:"end_offset,omitempty"`
-	// Approximate bytes on disk.
+	// Approximate bytes on disk of the retained messages, as LevelDB measures
+	// them: compressed, and the most recent writes may not be counted yet.
 	Bytes uint64 `protobuf:"varint,4,opt,name=bytes,proto3" json:"bytes,omitempty"`
 	// Publish time of the oldest retained message; unset when empty.
 	OldestPublishTime *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=oldest_publish_time,json=oldestPublishTime,proto3" json:"oldest_publish_time,omitempty"`
@@ -526,7 +534,9 @@ type UpdateTopicRequest struct {
 	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
 	// A new retention policy, replacing the old one, when set.
 	Retention *RetentionPolicy `protobuf:"bytes,2,opt,name=retention,proto3" json:"retention,omitempty"`
-	// A new dedupe window, when set.
+	// A new dedupe window, when set; zero turns dedupe off. At most 1 day. A
+	// shorter window applies at once; a longer one also covers ids the broker
+	// still remembers.
 	DedupeWindow *durationpb.Duration `protobuf:"bytes,3,opt,name=dedupe_window,json=dedupeWindow,proto3" json:"dedupe_window,omitempty"`
 	// A new partition count, when set: at least the current one. Keys may map
 	// to other partitions afterwards.

@@ -51,8 +51,12 @@ type AdminServiceClient interface {
 	// Errors: INVALID_ARGUMENT (a page token not from this RPC).
 	ListTopics(ctx context.Context, in *ListTopicsRequest, opts ...grpc.CallOption) (*ListTopicsResponse, error)
 	// Changes a topic's retention and dedupe window, and may increase (never
-	// decrease) its partition count. Only the fields that are set change.
-	// Errors: NOT_FOUND, INVALID_ARGUMENT (fewer partitions, bad values).
+	// decrease) its partition count. Only the fields that are set change; the
+	// change is durable before the response. New partitions start empty, and
+	// every existing group reads them from their start. A retention pass starts
+	// at once, so new retention limits apply without waiting for the next one.
+	// Errors: NOT_FOUND, INVALID_ARGUMENT (fewer partitions, naming both
+	// counts; more than --max-partitions; a dedupe window over 1 day).
 	UpdateTopic(ctx context.Context, in *UpdateTopicRequest, opts ...grpc.CallOption) (*UpdateTopicResponse, error)
 	// Deletes a topic, its messages and its groups. Open streams of its groups
 	// end with ABORTED. Errors: NOT_FOUND.
@@ -218,8 +222,12 @@ type AdminServiceServer interface {
 	// Errors: INVALID_ARGUMENT (a page token not from this RPC).
 	ListTopics(context.Context, *ListTopicsRequest) (*ListTopicsResponse, error)
 	// Changes a topic's retention and dedupe window, and may increase (never
-	// decrease) its partition count. Only the fields that are set change.
-	// Errors: NOT_FOUND, INVALID_ARGUMENT (fewer partitions, bad values).
+	// decrease) its partition count. Only the fields that are set change; the
+	// change is durable before the response. New partitions start empty, and
+	// every existing group reads them from their start. A retention pass starts
+	// at once, so new retention limits apply without waiting for the next one.
+	// Errors: NOT_FOUND, INVALID_ARGUMENT (fewer partitions, naming both
+	// counts; more than --max-partitions; a dedupe window over 1 day).
 	UpdateTopic(context.Context, *UpdateTopicRequest) (*UpdateTopicResponse, error)
 	// Deletes a topic, its messages and its groups. Open streams of its groups
 	// end with ABORTED. Errors: NOT_FOUND.

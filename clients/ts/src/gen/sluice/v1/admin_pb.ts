@@ -59,7 +59,14 @@ export type Topic = Message<"sluice.v1.Topic"> & {
 
   /**
    * Publishes with a `message_id` seen within this window are not stored
-   * again. Zero: no dedupe.
+   * again: they get the partition and offset of the first publish, with
+   * `duplicate` set. The window counts from the first publish of the id and
+   * holds across broker restarts. Zero: no dedupe.
+   *
+   * The broker keeps the ids of all topics in memory, at most
+   * --dedupe-max-entries of them (default 1,000,000). Beyond that it forgets
+   * the oldest ids before their window ends, logging a warning the first time:
+   * a repeat of a forgotten id is stored again.
    *
    * @generated from field: google.protobuf.Duration dedupe_window = 6;
    */
@@ -101,7 +108,8 @@ export type PartitionInfo = Message<"sluice.v1.PartitionInfo"> & {
   endOffset: bigint;
 
   /**
-   * Approximate bytes on disk.
+   * Approximate bytes on disk of the retained messages, as LevelDB measures
+   * them: compressed, and the most recent writes may not be counted yet.
    *
    * @generated from field: uint64 bytes = 4;
    */
@@ -305,7 +313,9 @@ export type UpdateTopicRequest = Message<"sluice.v1.UpdateTopicRequest"> & {
   retention?: RetentionPolicy | undefined;
 
   /**
-   * A new dedupe window, when set.
+   * A new dedupe window, when set; zero turns dedupe off. At most 1 day. A
+   * shorter window applies at once; a longer one also covers ids the broker
+   * still remembers.
    *
    * @generated from field: google.protobuf.Duration dedupe_window = 3;
    */
@@ -979,8 +989,12 @@ export const AdminService: GenService<{
   },
   /**
    * Changes a topic's retention and dedupe window, and may increase (never
-   * decrease) its partition count. Only the fields that are set change.
-   * Errors: NOT_FOUND, INVALID_ARGUMENT (fewer partitions, bad values).
+   * decrease) its partition count. Only the fields that are set change; the
+   * change is durable before the response. New partitions start empty, and
+   * every existing group reads them from their start. A retention pass starts
+   * at once, so new retention limits apply without waiting for the next one.
+   * Errors: NOT_FOUND, INVALID_ARGUMENT (fewer partitions, naming both
+   * counts; more than --max-partitions; a dedupe window over 1 day).
    *
    * @generated from rpc sluice.v1.AdminService.UpdateTopic
    */

@@ -375,7 +375,10 @@ export const RetryBackoffSchema: GenMessage<RetryBackoff> = /*@__PURE__*/
 
 /**
  * How long a topic keeps its messages. Old messages are removed from the
- * head of each partition in the background.
+ * head of each partition in the background, every --retention-interval-ms
+ * (default 30 s). A group whose position falls below a partition's new start
+ * moves up to it; its GroupPartition.skipped counts the messages it had not
+ * acknowledged. Offsets are never reused, even when a partition is emptied.
  *
  * @generated from message sluice.v1.RetentionPolicy
  */

@@ -129,8 +129,12 @@ class AdminServiceServicer:
 
     def UpdateTopic(self, request, context):
         """Changes a topic's retention and dedupe window, and may increase (never
-        decrease) its partition count. Only the fields that are set change.
-        Errors: NOT_FOUND, INVALID_ARGUMENT (fewer partitions, bad values).
+        decrease) its partition count. Only the fields that are set change; the
+        change is durable before the response. New partitions start empty, and
+        every existing group reads them from their start. A retention pass starts
+        at once, so new retention limits apply without waiting for the next one.
+        Errors: NOT_FOUND, INVALID_ARGUMENT (fewer partitions, naming both
+        counts; more than --max-partitions; a dedupe window over 1 day).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

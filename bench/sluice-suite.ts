@@ -1,0 +1,220 @@
+/**
+ * Runs every selected workload against fresh Sluice brokers and records the
+ * figures: one broker (fsync never, the default) for throughput, latency,
+ * memory and restart; another (fsync always) for the durable publish rows.
+ */
+import { SluiceClient } from "@sluice/client";
+import { removeDir, tempDir } from "./children.js";
+import type { BenchOptions } from "./options.js";
+import { randomPayloads, sleep } from "./payloads.js";
+import { cpuMeter, rssBytes } from "./proc-stats.js";
+import type { Results } from "./results.js";
+import { CONSUME_STREAMS, LABELS, LATENCY_AT_1K, LATENCY_AT_HALF_PEAK, SINGLE_CALLERS } from "./labels.js";
+import { SluiceBroker } from "./sluice-broker.js";
+import { median, type LatencySummary } from "./stats.js";
+import { consumeAck } from "./workloads/consume.js";
+import { latency } from "./workloads/latency.js";
+import { rssWithStreams, soak } from "./workloads/memory.js";
+import { publishBatched, publishSingle, publishSingleViaPublisher } from "./workloads/publish.js";
+
+const MEMORY_STREAMS = 100;
+const LONG_BACKLOG = 10_000_000;
+
+/** Peak end-to-end rate per payload size (min of publish and consume), for the "50% of peak" latency row. */
+export type Peaks = Map<number, number>;
+
+const backlogTopic = (size: number) => `backlog-${size}`;
+
+async function ensureTopic(client: SluiceClient, name: string): Promise<void> {
+  try {
+    await client.createTopic(name, { partitions: 1 });
+  } catch (err) {
+    if ((err as { code?: unknown }).code !== 6) throw err; // ALREADY_EXISTS
+  }
+}
+
+async function topicEnd(client: SluiceClient, name: string): Promise<number> {
+  const t = await client.getTopic(name);
+  return t.partitions.reduce((n, p) => n + Number(p.endOffset), 0);
+}
+
+/** Publishes (untimed) until `topic` holds `count` messages. */
+async function fillTo(client: SluiceClient, topic: string, size: number, count: number): Promise<void> {
+  await ensureTopic(client, topic);
+  const missing = count - (await topicEnd(client, topic));
+  if (missing > 0) await publishBatched(client, topic, randomPayloads(size), missing);
+}
+
+async function warmUp(client: SluiceClient): Promise<void> {
+  await ensureTopic(client, "warmup");
+  const payloads = randomPayloads(100, 64);
+  await publishBatched(client, "warmup", payloads, 200_000);
+  await publishSingle(client, "warmup", payloads, SINGLE_CALLERS, 1);
+  await consumeAck(client, "warmup", "warmup", { streams: CONSUME_STREAMS, count: 100_000 });
+}
+
+/** Runs `f` `runs` times; records the values and the broker's CPU use. */
+async function measure(
+  results: Results,
+  broker: SluiceBroker,
+  m: { workload: string; label: string; size: number; system: string; unit: string; better: "higher" | "lower" },
+  runs: number,
+  f: (run: number) => Promise<number>,
+): Promise<number> {
+  const values: number[] = [];
+  const cpu: number[] = [];
+  for (let r = 0; r < runs; r++) {
+    const meter = cpuMeter(broker.pid);
+    values.push(await f(r));
+    cpu.push(meter.stop());
+  }
+  const extra: Record<string, unknown> = { brokerCores: cpu.map((c) => Number(c.toFixed(2))) };
+  // Broker CPU per message: steadier than the rate when other load shares the cores.
+  if (m.unit === "msg/s") extra["brokerCpuUsPerMsg"] = values.map((v, i) => Number(((cpu[i]! / v) * 1e6).toFixed(2)));
+  results.add({ ...m, runs: values, extra });
+  return median(values);
+}
+
+export async function runSluice(o: BenchOptions, results: Results): Promise<Peaks> {
+  const peaks: Peaks = new Map();
+  const has = (w: string) => o.only.has(w as never);
+  const dataDir = tempDir("sluice-bench-");
+  let broker = await SluiceBroker.start({ dataDir, fsync: "never", runtime: o.runtime, cpuProfDir: o.cpuProfDir });
+  process.stderr.write(`sluice: broker (${o.runtime}, fsync never) listening on ${broker.address} after ${broker.startMs.toFixed(0)} ms\n`);
+  let client = new SluiceClient(broker.address);
+  try {
+    await warmUp(client);
+    const publishRate = new Map<number, number>();
+    for (const size of o.sizes) {
+      const payloads = randomPayloads(size);
+      const topic = backlogTopic(size);
+      await ensureTopic(client, topic);
+      if (has("publish-batched")) {
+        const count = o.publishCount(size);
+        const rate = await measure(results, broker, { workload: "publish-batched", label: LABELS.publishBatched, size, system: "sluice", unit: "msg/s", better: "higher" }, o.runs, () =>
+          publishBatched(client, topic, payloads, count),
+        );
+        publishRate.set(size, rate);
+      }
+      if (has("publish-single")) {
+        await ensureTopic(client, `single-${size}`);
+        await singleRows(results, broker, client, `single-${size}`, payloads, size, "sluice", o);
+      }
+      if (has("consume")) {
+        await fillTo(client, topic, size, o.consumeCount);
+        const rate = await measure(results, broker, { workload: "consume", label: LABELS.consume, size, system: "sluice", unit: "msg/s", better: "higher" }, o.runs, (r) =>
+          consumeAck(client, topic, `consume-${r}`, { streams: CONSUME_STREAMS, count: o.consumeCount }),
+        );
+        peaks.set(size, Math.min(rate, publishRate.get(size) ?? rate));
+      } else if (publishRate.has(size)) peaks.set(size, publishRate.get(size)!);
+      if (has("latency")) {
+        const rates: Array<[string, number]> = [[LATENCY_AT_1K, 1000]];
+        const peak = peaks.get(size);
+        if (peak !== undefined) rates.push([LATENCY_AT_HALF_PEAK, Math.round(peak / 2)]);
+        else results.note(`latency at 50% of peak (${size} B) skipped: run publish-batched or consume too`);
+        for (const [name, rate] of rates) {
+          await latencyRows(results, broker, client, name, rate, size, o);
+        }
+      }
+    }
+    if (has("memory") || has("restart")) {
+      const size = o.sizes[0]!;
+      if (o.long) {
+        await fillTo(client, backlogTopic(size), size, LONG_BACKLOG);
+      }
+      let backlog = 0;
+      for (const s of o.sizes) backlog += await topicEnd(client, backlogTopic(s)).catch(() => 0);
+      if (backlog === 0) {
+        await fillTo(client, backlogTopic(size), size, o.consumeCount);
+        backlog = await topicEnd(client, backlogTopic(size));
+      }
+      client.close();
+      const before = rssBytes(broker.pid);
+      broker = await broker.restart();
+      client = new SluiceClient(broker.address);
+      const label = `${(backlog / 1e6).toFixed(1)}M msgs on disk`;
+      results.note(`memory/restart backlog: ${backlog} messages (${o.long ? "--long" : "default run; --long uses 10M"}); RSS before restart ${(before / 1e6).toFixed(0)} MB`);
+      if (has("restart")) {
+        results.add({ workload: "restart", label: `restart, ${label}`, size: 0, system: "sluice", unit: "s", better: "lower", runs: [broker.startMs / 1000] });
+      }
+      if (has("memory")) {
+        await sleep(1000);
+        results.add({ workload: "memory-idle", label: `RSS idle, ${label}`, size: 0, system: "sluice", unit: "MB", better: "lower", runs: [rssBytes(broker.pid) / 1e6] });
+        const { peak, acked } = await rssWithStreams(client, broker.pid, backlogTopic(size), MEMORY_STREAMS, 10);
+        results.add({ workload: "memory-streams", label: `RSS peak, ${label}, ${MEMORY_STREAMS} streams consuming`, size: 0, system: "sluice", unit: "MB", better: "lower", runs: [peak / 1e6], extra: { acked } });
+        if (o.long) {
+          const rate = Math.round((peaks.get(size) ?? 100_000) / 4);
+          const s = await soak(client, broker.pid, backlogTopic(size), { streams: MEMORY_STREAMS, rate, minutes: 10, payload: randomPayloads(size, 1)[0]! });
+          results.add({ workload: "soak", label: `RSS growth over 10-min soak at ${rate} msg/s`, size, system: "sluice", unit: "MB", better: "lower", runs: [s.growth / 1e6], extra: { samplesMB: s.samples.map((x) => Math.round(x / 1e6)), acked: s.acked } });
+        }
+      }
+    }
+  } finally {
+    client.close();
+    await broker.stop();
+    removeDir(dataDir);
+  }
+  if (has("fsync")) await runFsync(o, results);
+  return peaks;
+}
+
+async function latencyRows(results: Results, broker: SluiceBroker, client: SluiceClient, name: string, rate: number, size: number, o: BenchOptions): Promise<void> {
+  const summaries = [];
+  for (let r = 0; r < o.runs; r++) {
+    const topic = `latency-${size}-${rate}-${r}`;
+    await ensureTopic(client, topic);
+    summaries.push(await latency(client, topic, { rate, seconds: o.latencySeconds, warmupSeconds: 1, size }));
+  }
+  recordLatency(results, "sluice", name, rate, size, summaries);
+  void broker;
+}
+
+/** Records p50, p99 and p99.9 rows (medians over runs) of one latency measurement. */
+export function recordLatency(results: Results, system: string, at: string, rate: number, size: number, summaries: LatencySummary[]): void {
+  if (at === LATENCY_AT_HALF_PEAK) results.note(`${system}: 50% of peak for ${size} B is ${rate.toLocaleString("en-US")} msg/s`);
+  for (const q of ["p50", "p99", "p999"] as const) {
+    results.add({
+      workload: `latency-${at}-${q}`,
+      label: LABELS.latency(q, at),
+      size,
+      system,
+      unit: "ms",
+      better: "lower",
+      runs: summaries.map((s) => s[q]),
+      extra: q === "p50" ? { rate, samples: summaries.map((s) => s.count), max: summaries.map((s) => s.max) } : undefined,
+    });
+  }
+}
+
+/** The two single-message rows: unary Publish calls, and awaited sends through one Publisher. */
+async function singleRows(results: Results, broker: SluiceBroker, client: SluiceClient, topic: string, payloads: Buffer[], size: number, system: string, o: BenchOptions): Promise<void> {
+  const workload = system === "sluice" ? "publish-single" : "fsync-publish-single";
+  await measure(results, broker, { workload, label: LABELS.publishSingleUnary, size, system, unit: "msg/s", better: "higher" }, o.runs, () =>
+    publishSingle(client, topic, payloads, SINGLE_CALLERS, o.singleSeconds),
+  );
+  await measure(results, broker, { workload, label: LABELS.publishSingleViaPublisher, size, system, unit: "msg/s", better: "higher" }, o.runs, () =>
+    publishSingleViaPublisher(client, topic, payloads, SINGLE_CALLERS, o.singleSeconds),
+  );
+}
+
+async function runFsync(o: BenchOptions, results: Results): Promise<void> {
+  const dataDir = tempDir("sluice-bench-fsync-");
+  const broker = await SluiceBroker.start({ dataDir, fsync: "always", runtime: o.runtime });
+  process.stderr.write(`sluice: broker (fsync always) listening on ${broker.address}\n`);
+  const client = new SluiceClient(broker.address);
+  try {
+    await warmUp(client);
+    for (const size of o.sizes) {
+      const payloads = randomPayloads(size);
+      await ensureTopic(client, `fsync-${size}`);
+      await measure(results, broker, { workload: "fsync-publish-batched", label: LABELS.publishBatched, size, system: "sluice fsync=always", unit: "msg/s", better: "higher" }, o.runs, () =>
+        publishBatched(client, `fsync-${size}`, payloads, Math.round(o.publishCount(size) / 2)),
+      );
+      await singleRows(results, broker, client, `fsync-${size}`, payloads, size, "sluice fsync=always", o);
+    }
+  } finally {
+    client.close();
+    await broker.stop();
+    removeDir(dataDir);
+  }
+}
