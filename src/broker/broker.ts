@@ -1,16 +1,16 @@
-import type { Storage, StoredRecord, TopicMeta, WriteBatch } from "../storage/storage.js";
+import type { Storage, TopicMeta, WriteBatch } from "../storage/storage.js";
 import { AckPersister } from "./ack-persister.js";
 import { BrokerError } from "./broker-error.js";
 import { type Clock, systemClock } from "./clock.js";
-import { type DedupeEntry, DedupeIndex, restoreDedupe } from "./dedupe-index.js";
+import { DedupeIndex, restoreDedupe } from "./dedupe-index.js";
 import { GroupManager, type IdCounters } from "./group-manager.js";
 import type { Group } from "./group.js";
 import { type Logger, silentLogger } from "./logger.js";
 import { checkName } from "./names.js";
 import { describePartitions } from "./partition-details.js";
 import { PartitionLog } from "./partition-log.js";
-import { partitionForKey } from "./partitioner.js";
 import type { RecordCodec } from "./record-codec.js";
+import { PublishPipeline } from "./publish-pipeline.js";
 import { Retention } from "./retention.js";
 import { fromStorageError } from "./storage-errors.js";
 import { Topic } from "./topic.js";
@@ -40,9 +40,6 @@ export interface BrokerOptions {
   readonly retentionIntervalMs?: number;
 }
 
-/** The value of a duplicate's record: never stored or committed. */
-const NO_VALUE = new Uint8Array(0);
-
 /**
  * The transport-free broker: topics of partitioned logs, publishing with
  * group commit, and consumer groups that lease messages to subscriptions.
@@ -64,6 +61,7 @@ export class Broker {
   /** Message ids seen within each topic's dedupe window. */
   readonly #dedupe: DedupeIndex;
   readonly #retention: Retention;
+  readonly #publisher: PublishPipeline;
   /** Topic updates run one at a time, each checked against the one before. */
   #topicUpdates: Promise<unknown> = Promise.resolve();
   /** Consumer groups and the ways to consume them. */
@@ -84,6 +82,14 @@ export class Broker {
         "the dedupe index is full (--dedupe-max-entries): the oldest message ids are forgotten before their window ends",
       ),
     );
+    this.#publisher = new PublishPipeline({
+      writes: this.#writes,
+      codec: this.#codec,
+      clock: this.#clock,
+      logger: this.#logger,
+      dedupe: this.#dedupe,
+      maxMessageBytes: this.limits.maxMessageBytes,
+    });
     this.#retention = new Retention({
       storage: this.#storage,
       clock: this.#clock,
@@ -295,119 +301,9 @@ export class Broker {
   publish(topicName: string, messages: readonly PublishInput[]): Promise<PublishResult[]> {
     try {
       this.#checkOpen();
-      const topic = this.topic(topicName);
-      const parts = this.#route(topic, messages);
-      return new Promise((resolve, reject) => this.#submitPublish(topic, messages, parts, resolve, reject));
+      return this.#publisher.publish(this.topic(topicName), messages);
     } catch (err) {
       return Promise.reject(err);
-    }
-  }
-
-  #route(topic: Topic, messages: readonly PublishInput[]): Uint32Array {
-    if (messages.length === 0) throw new BrokerError("invalid-argument", "a publish needs at least one message");
-    const n = topic.partitions.length;
-    const parts = new Uint32Array(messages.length);
-    const max = this.limits.maxMessageBytes;
-    for (let i = 0; i < messages.length; i++) {
-      const m = messages[i]!;
-      const size = this.#codec.size(m);
-      if (size > max) {
-        throw new BrokerError(
-          "invalid-argument",
-          `message ${i} is ${size} bytes (key, payload and headers); the limit set by --max-message-bytes is ${max}`,
-        );
-      }
-      if (m.partition !== undefined) {
-        if (m.partition >= n) {
-          throw new BrokerError("invalid-argument", `message ${i} names partition ${m.partition}, but topic ${topic.name} has ${n} (0 to ${n - 1})`);
-        }
-        parts[i] = m.partition;
-      } else if (m.key !== "") parts[i] = partitionForKey(m.key, n);
-      else parts[i] = topic.nextSpreadPartition();
-    }
-    return parts;
-  }
-
-  #submitPublish(
-    topic: Topic,
-    messages: readonly PublishInput[],
-    parts: Uint32Array,
-    resolve: (r: PublishResult[]) => void,
-    reject: (e: unknown) => void,
-  ): void {
-    const records: StoredRecord[] = new Array(messages.length);
-    /** 1 where a message repeats an id seen within the dedupe window. */
-    let duplicates: Uint8Array | undefined;
-    /** Dedupe entries this publish added; withdrawn if its write fails. */
-    let added: DedupeEntry[] | undefined;
-    this.#writes.submit({
-      build: (batch) => {
-        if (topic.deleted) throw new BrokerError("not-found", `topic ${topic.name} does not exist`);
-        const now = this.#clock.now();
-        const id = topic.meta.id;
-        const windowMs = topic.meta.dedupeWindowMs;
-        for (let i = 0; i < messages.length; i++) {
-          const m = messages[i]!;
-          // Batches are built one at a time, in order, after the previous one
-          // is durable: an earlier publish of this id is either durable or in
-          // this batch, and either way `find` sees it.
-          const dedupe = windowMs > 0 && m.messageId !== "";
-          if (dedupe) {
-            const seen = this.#dedupe.find(id, m.messageId, windowMs, now);
-            if (seen !== undefined) {
-              (duplicates ??= new Uint8Array(messages.length))[i] = 1;
-              parts[i] = seen.partition;
-              records[i] = { offset: seen.offset, value: NO_VALUE };
-              continue;
-            }
-          }
-          const log = topic.partitions[parts[i]!]!;
-          const { offset, publishTime } = log.reserve(now);
-          const value = this.#codec.encode(m, publishTime);
-          batch.appendRecord(id, log.partition, offset, value);
-          records[i] = { offset, value };
-          if (dedupe) {
-            batch.putDedupe(id, m.messageId, log.partition, offset, now);
-            (added ??= []).push(this.#dedupe.add(id, m.messageId, log.partition, offset, now, windowMs));
-          }
-        }
-      },
-      done: (err) => {
-        if (err !== undefined) {
-          for (const p of new Set(parts)) topic.partitions[p]!.rollback();
-          if (added !== undefined) for (const e of added) this.#dedupe.withdraw(e);
-          if (!(err instanceof BrokerError)) this.#logger.error({ err, topic: topic.name }, "publish write failed");
-          return reject(fromStorageError(err));
-        }
-        this.#commit(topic, parts, records, duplicates);
-        resolve(
-          records.map((r, i) =>
-            duplicates?.[i] === 1
-              ? { partition: parts[i]!, offset: r.offset, duplicate: true }
-              : { partition: parts[i]!, offset: r.offset },
-          ),
-        );
-      },
-    });
-  }
-
-  /** Makes a durable publish visible, partition by partition, in offset order. */
-  #commit(topic: Topic, parts: Uint32Array, records: StoredRecord[], duplicates: Uint8Array | undefined): void {
-    if (topic.partitions.length === 1 && duplicates === undefined) {
-      topic.partitions[0]!.commit(records);
-      topic.appended(0);
-      return;
-    }
-    const byPartition = new Map<number, StoredRecord[]>();
-    for (let i = 0; i < records.length; i++) {
-      if (duplicates?.[i] === 1) continue;
-      const list = byPartition.get(parts[i]!);
-      if (list) list.push(records[i]!);
-      else byPartition.set(parts[i]!, [records[i]!]);
-    }
-    for (const [p, list] of byPartition) {
-      topic.partitions[p]!.commit(list);
-      topic.appended(p);
     }
   }
 
