@@ -22,6 +22,10 @@ export interface BenchOptions {
   readonly latencySeconds: number;
   readonly cpuProfDir: string | undefined;
   readonly outDir: string;
+  /** Messages on disk for the memory and restart rows (undefined: what the other workloads left; --long: 10M). */
+  readonly backlog: number | undefined;
+  /** Length of the --long soak. */
+  readonly soakMinutes: number;
   /** Publishers give every message an id (the client's default), which the broker dedupes. */
   readonly messageIds: boolean;
 }
@@ -41,6 +45,8 @@ temp dir, runs the workloads, prints a table and writes JSON to bench/results/.
   --consume-count N   backlog consumed per consume run (default 1000000)
   --seconds N         length of each single-publish run (default 3) and latency run (default 5)
   --cpu-prof DIR      write V8 CPU profiles of the Sluice broker to DIR
+  --backlog N         messages on disk for memory/restart (default: what the run left; 10000000 with --long)
+  --soak-minutes N    length of the --long soak (default 10)
   --no-message-ids    publishers set no message ids (no broker dedupe work), as peers' tools do
   --out DIR           where the JSON goes (default bench/results)
 `;
@@ -62,6 +68,8 @@ export function parseOptions(argv: string[]): BenchOptions | "help" {
       "cpu-prof": { type: "string" },
       out: { type: "string" },
       "no-message-ids": { type: "boolean" },
+      backlog: { type: "string" },
+      "soak-minutes": { type: "string" },
     },
     strict: true,
     allowPositionals: false,
@@ -97,5 +105,7 @@ export function parseOptions(argv: string[]): BenchOptions | "help" {
     cpuProfDir: values["cpu-prof"],
     outDir: values.out ?? "bench/results",
     messageIds: !(values["no-message-ids"] ?? false),
+    backlog: values.backlog === undefined ? (values.long ? 10_000_000 : undefined) : int("backlog", values.backlog, 1),
+    soakMinutes: int("soak-minutes", values["soak-minutes"], 10),
   };
 }

@@ -47,7 +47,9 @@ export class SluiceBroker {
 
   /** Spawns a broker and resolves once it logged that it listens. */
   static async start(options: SluiceBrokerOptions): Promise<SluiceBroker> {
-    const entry = options.runtime === "dist" ? [path.join(REPO_ROOT, "dist/src/main.js")] : ["--import", "tsx", "src/main.ts"];
+    // SLUICE_BENCH_BROKER_ROOT runs another checkout's broker (for before/after comparisons).
+    const root = process.env["SLUICE_BENCH_BROKER_ROOT"] ?? REPO_ROOT;
+    const entry = options.runtime === "dist" ? [path.join(root, "dist/src/main.js")] : ["--import", "tsx", "src/main.ts"];
     if (options.runtime === "dist" && !existsSync(entry[0]!)) {
       throw new Error("dist/src/main.js is missing: run `npm run build` (npm run bench does)");
     }
@@ -64,7 +66,7 @@ export class SluiceBroker {
       "--log-level", "info",
     ];
     const t0 = performance.now();
-    const child = track(spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"] }));
+    const child = track(spawn(process.execPath, args, { cwd: root, stdio: ["ignore", "pipe", "pipe"] }));
     let stderr = "";
     child.stderr!.setEncoding("utf8").on("data", (s: string) => (stderr += s));
     const port = await new Promise<number>((resolve, reject) => {

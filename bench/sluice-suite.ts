@@ -18,7 +18,6 @@ import { rssWithStreams, soak } from "./workloads/memory.js";
 import { publishBatched, publishSingle, publishSingleViaPublisher } from "./workloads/publish.js";
 
 const MEMORY_STREAMS = 100;
-const LONG_BACKLOG = 10_000_000;
 
 /** Peak end-to-end rate per payload size (min of publish and consume), for the "50% of peak" latency row. */
 export type Peaks = Map<number, number>;
@@ -119,8 +118,11 @@ export async function runSluice(o: BenchOptions, results: Results): Promise<Peak
     }
     if (has("memory") || has("restart")) {
       const size = o.sizes[0]!;
-      if (o.long) {
-        await fillTo(client, backlogTopic(size), size, LONG_BACKLOG);
+      if (o.backlog !== undefined) {
+        // Topped up on the first size's topic; the others keep what they hold.
+        let other = 0;
+        for (const s of o.sizes.slice(1)) other += await topicEnd(client, backlogTopic(s)).catch(() => 0);
+        await fillTo(client, backlogTopic(size), size, o.backlog - other);
       }
       let backlog = 0;
       for (const s of o.sizes) backlog += await topicEnd(client, backlogTopic(s)).catch(() => 0);
@@ -128,29 +130,29 @@ export async function runSluice(o: BenchOptions, results: Results): Promise<Peak
         await fillTo(client, backlogTopic(size), size, o.consumeCount);
         backlog = await topicEnd(client, backlogTopic(size));
       }
-      client.close();
+      await client.close();
       const before = rssBytes(broker.pid);
       broker = await broker.restart();
       client = new SluiceClient(broker.address);
       const label = `${(backlog / 1e6).toFixed(1)}M msgs on disk`;
-      results.note(`memory/restart backlog: ${backlog} messages (${o.long ? "--long" : "default run; --long uses 10M"}); RSS before restart ${(before / 1e6).toFixed(0)} MB`);
+      results.note(`memory/restart backlog: ${backlog} messages (${o.backlog !== undefined ? "--backlog/--long" : "what this run published; --long uses 10M"}); RSS before restart ${(before / 1e6).toFixed(0)} MB`);
       if (has("restart")) {
         results.add({ workload: "restart", label: `restart, ${label}`, size: 0, system: "sluice", unit: "s", better: "lower", runs: [broker.startMs / 1000] });
       }
       if (has("memory")) {
         await sleep(1000);
         results.add({ workload: "memory-idle", label: `RSS idle, ${label}`, size: 0, system: "sluice", unit: "MB", better: "lower", runs: [rssBytes(broker.pid) / 1e6] });
-        const { peak, acked } = await rssWithStreams(client, broker.pid, backlogTopic(size), MEMORY_STREAMS, 10);
+        const { peak, acked } = await rssWithStreams(client, broker.pid, backlogTopic(size), MEMORY_STREAMS, 6);
         results.add({ workload: "memory-streams", label: `RSS peak, ${label}, ${MEMORY_STREAMS} streams consuming`, size: 0, system: "sluice", unit: "MB", better: "lower", runs: [peak / 1e6], extra: { acked } });
         if (o.long) {
           const rate = Math.round((peaks.get(size) ?? 100_000) / 4);
-          const s = await soak(client, broker.pid, backlogTopic(size), { streams: MEMORY_STREAMS, rate, minutes: 10, payload: randomPayloads(size, 1)[0]! });
-          results.add({ workload: "soak", label: `RSS growth over 10-min soak at ${rate} msg/s`, size, system: "sluice", unit: "MB", better: "lower", runs: [s.growth / 1e6], extra: { samplesMB: s.samples.map((x) => Math.round(x / 1e6)), acked: s.acked } });
+          const s = await soak(client, broker.pid, backlogTopic(size), { streams: MEMORY_STREAMS, rate, minutes: o.soakMinutes, payload: randomPayloads(size, 1)[0]! });
+          results.add({ workload: "soak", label: `RSS growth over ${o.soakMinutes}-min soak at ${rate} msg/s`, size, system: "sluice", unit: "MB", better: "lower", runs: [s.growth / 1e6], extra: { samplesMB: s.samples.map((x) => Math.round(x / 1e6)), acked: s.acked } });
         }
       }
     }
   } finally {
-    client.close();
+    await client.close();
     await broker.stop();
     removeDir(dataDir);
   }
@@ -208,12 +210,12 @@ async function runFsync(o: BenchOptions, results: Results): Promise<void> {
       const payloads = randomPayloads(size);
       await ensureTopic(client, `fsync-${size}`);
       await measure(results, broker, { workload: "fsync-publish-batched", label: LABELS.publishBatched, size, system: "sluice fsync=always", unit: "msg/s", better: "higher" }, o.runs, () =>
-        publishBatched(client, `fsync-${size}`, payloads, Math.round(o.publishCount(size) / 2)),
+        publishBatched(client, `fsync-${size}`, payloads, Math.round(o.publishCount(size) / 4)),
       );
       await singleRows(results, broker, client, `fsync-${size}`, payloads, size, "sluice fsync=always", o);
     }
   } finally {
-    client.close();
+    await client.close();
     await broker.stop();
     removeDir(dataDir);
   }

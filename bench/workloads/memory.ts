@@ -48,8 +48,8 @@ function openAcking(client: SluiceClient, topic: string, group: string, streams:
 /**
  * A steady soak: publishes at `rate` to `topic` while `streams` subscriptions
  * consume it, for `minutes`; samples RSS every 10 s. Resolves with the
- * samples and the growth from the end of the first minutes (once caches
- * filled) to the end, in bytes.
+ * samples and the growth from the second fifth of the soak (once caches
+ * filled) to the last fifth, in bytes.
  */
 export async function soak(
   client: SluiceClient,
@@ -59,17 +59,17 @@ export async function soak(
 ): Promise<{ samples: number[]; growth: number; acked: number }> {
   const { subs, acked } = openAcking(client, topic, "soak", o.streams);
   const publisher = client.publisher(topic, publisherOptions());
-  const sampler = rssSampler(brokerPid, 10_000);
+  const sampler = rssSampler(brokerPid, Math.min(10_000, o.minutes * 2000));
   let failure: unknown;
   await paced(o.rate, o.minutes * 60, () => void publisher.send(o.payload).catch((e: unknown) => (failure ??= e)));
   const { samples } = sampler.stop();
   await publisher.close();
   await Promise.all(subs.map((s) => s.close()));
   if (failure !== undefined) throw failure;
-  // Compare the mean of the last minute with the mean of minute 2 (after warm-up).
-  const perMinute = 6;
+  // Compare the second fifth (once caches filled) with the last fifth.
+  const n = samples.length;
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-  const early = mean(samples.slice(perMinute, 2 * perMinute));
-  const late = mean(samples.slice(-perMinute));
+  const early = mean(samples.slice(Math.floor(n / 5), Math.max(Math.floor((2 * n) / 5), Math.floor(n / 5) + 1)));
+  const late = mean(samples.slice(Math.floor((4 * n) / 5)));
   return { samples, growth: late - early, acked: acked() };
 }

@@ -8,9 +8,24 @@ import { AdminService, BrokerService, call } from "../helpers/grpc-clients.js";
 import { TestSubscriber, positions } from "../helpers/test-subscriber.js";
 import { readLog } from "./support/scenario.js";
 import { mountTmpfs, type Tmpfs } from "./support/tmpfs.js";
-import { until, withTimeout } from "./support/wait.js";
+import { until } from "./support/wait.js";
+import { Broker } from "../../src/broker/broker.js";
+import { silentLogger } from "../../src/broker/logger.js";
+import { protobufRecordCodec } from "../../src/server/record-codec.js";
+import { startGrpcServer } from "../../src/server/server.js";
+import { MemoryStorage } from "../../src/storage/memory-storage.js";
+import { connect } from "../helpers/grpc-clients.js";
 
 const enc = new TextEncoder();
+
+/** Why a tmpfs cannot be mounted here (not root, no mount), or undefined when it can. */
+const mountProblem: string | undefined = await mountTmpfs(1 << 20).then(
+  (t) => t.unmount().then(() => undefined),
+  (err: unknown) => String(err),
+);
+if (mountProblem !== undefined) {
+  console.log(`[faults] disk full: cannot mount a tmpfs here (${mountProblem}); only the injected storage failures below run`);
+}
 let fs: Tmpfs | undefined;
 afterEach(async () => {
   await cleanupBrokerProcesses();
@@ -40,7 +55,8 @@ async function fill(file: string): Promise<number> {
   return written;
 }
 
-describe("a data directory whose file system fills up", () => {
+// Defined only where a tmpfs can be mounted (root); elsewhere the notice above says why it is absent.
+if (mountProblem === undefined) describe("a data directory whose file system fills up (tmpfs mounted by the test)", () => {
   // The second case leaves room for the log to pass LevelDB's 4 MiB memtable,
   // so the disk fills while a table file is written, which LevelDB remembers
   // as an error that fails every later write until the database is reopened.
@@ -57,7 +73,7 @@ describe("a data directory whose file system fills up", () => {
     const confirmed = new Map<string, string>();
     const publish = async (tag: string, bytes = 1024) => {
       // Incompressible, so LevelDB's tables take as much room as the log.
-    const payload = Buffer.concat([enc.encode(`${tag}|`), randomBytes(bytes)]);
+      const payload = Buffer.concat([enc.encode(`${tag}|`), randomBytes(bytes)]);
       const res = await call(broker.clients.broker, BrokerService.method.publish, { topic: "t", messages: [{ payload, messageId: tag }] });
       confirmed.set(`${res.results[0]!.offset}`, tag);
     };
@@ -136,5 +152,55 @@ describe("a data directory whose file system fills up", () => {
     expect(after.group!.partitions[0]!.committedOffset, "confirmed acks survive the crash").toBe(30n);
     console.log(`[faults] disk full: ${confirmed.size} confirmed publishes all present after recovery and a SIGKILL; log holds ${log.length}`);
     sub.cancel();
+  });
+});
+
+// The same rules one layer up, where no mount is needed: the storage refuses
+// writes as a full disk would, and then stops refusing.
+describe("a storage that refuses writes as a full disk does (injected, in process)", () => {
+  it("refuses publishes with RESOURCE_EXHAUSTED, keeps consumers going with late ack confirmations, and recovers once writes work again", async () => {
+    const storage = new MemoryStorage();
+    await storage.open();
+    const broker = await Broker.open({ storage, codec: protobufRecordCodec });
+    const server = await startGrpcServer(broker, silentLogger, { host: "127.0.0.1", port: 0, maxRequestBytes: 16 << 20, keepaliveMs: 30_000 });
+    const clients = connect(`127.0.0.1:${server.port}`);
+    try {
+      await call(clients.admin, AdminService.method.createTopic, { name: "t" });
+      await call(clients.admin, AdminService.method.createGroup, { topic: "t", group: "g" });
+      const publish = (tag: string) => call(clients.broker, BrokerService.method.publish, { topic: "t", messages: [{ payload: enc.encode(tag) }] });
+      for (let i = 0; i < 100; i++) await publish(`before-${i}`);
+      const sub = new TestSubscriber(clients, { topic: "t", group: "g", maxInFlight: 10, ackConfirmations: true });
+      const first = await sub.take(10);
+      sub.send({ request: { case: "ack", value: { positions: positions(first), ackId: 1n } } });
+      expect((await sub.confirmation()).acked).toBe(10);
+
+      storage.failNextWrites(Number.MAX_SAFE_INTEGER, "full");
+      const refused = await publish("full").then(
+        () => undefined,
+        (e: { code: number; details: string }) => e,
+      );
+      expect(refused?.code).toBe(status.RESOURCE_EXHAUSTED);
+      expect(refused?.details).toMatch(/disk is full/);
+      const during = await sub.take(10);
+      sub.send({ request: { case: "ack", value: { positions: positions(during), ackId: 2n } } });
+      const next = await sub.take(10);
+      expect(next[0]!.message!.offset).toBe(20n);
+      expect(sub.confirmations).toHaveLength(0);
+      const getGroup = await call(clients.admin, AdminService.method.getGroup, { topic: "t", group: "g" }).catch((e: { code: number }) => e);
+      expect((getGroup as { code: number }).code).toBe(status.RESOURCE_EXHAUSTED);
+
+      storage.failNextWrites(0);
+      await until("a publish to succeed once writes work", () => publish("after").then(() => true), (ok) => ok, { timeoutMs: 10_000, intervalMs: 100 });
+      const late = await sub.confirmation();
+      expect(late).toMatchObject({ ackId: 2n, acked: 10 });
+      expect(sub.ended).toBe(false);
+      const state = await call(clients.admin, AdminService.method.getGroup, { topic: "t", group: "g" });
+      expect(state.group!.partitions[0]!.committedOffset).toBe(20n);
+      sub.cancel();
+    } finally {
+      clients.close();
+      await server.shutdown(1000);
+      await storage.close();
+    }
   });
 });

@@ -3,19 +3,19 @@ import { status } from "@grpc/grpc-js";
 import { afterEach, describe, expect, it } from "vitest";
 import { PublishStreamRequestSchema, type PublishStreamResponse } from "../../gen/sluice/v1/broker_pb.js";
 import { BrokerProcess, cleanupBrokerProcesses } from "../helpers/broker-process.js";
-import { AdminService, BrokerService, call, type Clients, connect } from "../helpers/grpc-clients.js";
+import { AdminService, BrokerService, call, type Clients } from "../helpers/grpc-clients.js";
+import { InProcessBroker } from "../helpers/in-process-broker.js";
 import { TestSubscriber, positions } from "../helpers/test-subscriber.js";
 import { faultSeed, scale, seededRandom } from "./support/scale.js";
 import { TcpProxy } from "./support/tcp-proxy.js";
 import { MiB, rssBytes, until } from "./support/wait.js";
+import { ownConnection } from "./support/connection.js";
 
 // Malformed protobuf bytes on every RPC are covered by test/interop/malformed.test.ts
 // and test/server/bad-input.test.ts ("malformed protobuf requests get INVALID_ARGUMENT").
 
 const enc = new TextEncoder();
-const cleanup: Array<() => unknown> = [];
 afterEach(async () => {
-  for (const f of cleanup.splice(0).reverse()) await f();
   await cleanupBrokerProcesses();
 });
 
@@ -32,56 +32,109 @@ async function publishN(clients: Clients, topic: string, n: number, partitions =
 const getGroup = (clients: Clients, topic: string, group: string) => call(clients.admin, AdminService.method.getGroup, { topic, group });
 
 describe("streams that clients abandon", () => {
-  const STREAMS = scale(1000, 5000);
+  const STREAMS = scale(2000, 5000);
+  const CYCLES = scale(3, 20);
 
-  it(`releases every lease and consumer of ${STREAMS} Subscribe streams dropped without closing, and memory comes back down`, async () => {
+  it(`releases every lease and consumer of ${STREAMS} Subscribe streams dropped without closing, ${CYCLES} times over, with memory bounded`, async () => {
     const p = await BrokerProcess.start();
     await call(p.clients.admin, AdminService.method.createTopic, { name: "many", partitions: 4 });
     await publishN(p.clients, "many", 2000, 4);
-    const baseline = await rssBytes(p.child.pid!);
-
-    // Half on plain channels (to be cancelled), half through a proxy (to be cut).
-    const proxy = await TcpProxy.start(p.port);
-    cleanup.push(() => proxy.close());
     const PER_CHANNEL = 250;
-    const channels = Array.from({ length: STREAMS / PER_CHANNEL }, (_, i) => connect(i % 2 === 0 ? p.address : proxy.address));
-    cleanup.push(() => channels.forEach((c) => c.close()));
-    const subs = Array.from(
-      { length: STREAMS },
-      (_, i) => new TestSubscriber(channels[Math.floor(i / PER_CHANNEL)]!, { topic: "many", group: "g", maxInFlight: 3 }),
-    );
-    await Promise.all(subs.map((s) => s.opened()));
-    const open = await getGroup(p.clients, "many", "g");
-    expect(open.group!.consumers).toHaveLength(STREAMS);
-    const leased = open.group!.partitions.reduce((n, x) => n + x.inFlight, 0);
-    expect(leased).toBe(Math.min(2000, 3 * STREAMS));
-    const peak = await rssBytes(p.child.pid!);
+    const leased = Math.min(2000, 3 * STREAMS);
+    const rss: number[] = [];
+    const answerMs: number[] = [];
+    for (let cycle = 0; cycle < CYCLES; cycle++) {
+      // Half on plain channels (their calls get cancelled), half through a proxy (its connections get cut).
+      const proxy = await TcpProxy.start(p.port);
+      const channels = Array.from({ length: STREAMS / PER_CHANNEL }, (_, i) => ownConnection(i % 2 === 0 ? p.address : proxy.address));
+      const subs = Array.from(
+        { length: STREAMS },
+        (_, i) => new TestSubscriber(channels[Math.floor(i / PER_CHANNEL)]!, { topic: "many", group: "g", maxInFlight: 3 }),
+      );
+      await Promise.all(subs.map((s) => s.opened()));
+      const open = await getGroup(p.clients, "many", "g");
+      expect(open.group!.consumers).toHaveLength(STREAMS);
+      expect(open.group!.partitions.reduce((n, x) => n + x.inFlight, 0)).toBe(leased);
 
-    subs.forEach((s, i) => {
-      if (Math.floor(i / PER_CHANNEL) % 2 === 0) s.cancel();
-    });
-    proxy.cut();
-    const after = await until(
-      "every abandoned stream to be gone",
-      () => getGroup(p.clients, "many", "g"),
-      (g) => g.group!.consumers.length === 0 && g.group!.partitions.every((x) => x.inFlight === 0),
-      { timeoutMs: 15_000, intervalMs: 200 },
-    );
-    expect(after.group!.partitions.reduce((n, x) => n + x.lag, 0n)).toBe(2000n);
+      subs.forEach((s, i) => {
+        if (Math.floor(i / PER_CHANNEL) % 2 === 0) s.cancel();
+      });
+      proxy.cut();
+      // The broker keeps answering while it cleans up (it used to wake every
+      // waiting stream once per stream that went away: 6 s of silence for 2,000).
+      const asked = Date.now();
+      await call(p.clients.admin, AdminService.method.getTopic, { name: "many" });
+      answerMs.push(Date.now() - asked);
+      const after = await until(
+        "every abandoned stream to be gone",
+        () => getGroup(p.clients, "many", "g"),
+        (g) => g.group!.consumers.length === 0 && g.group!.partitions.every((x) => x.inFlight === 0),
+        { timeoutMs: 15_000, intervalMs: 200 },
+      );
+      expect(after.group!.partitions.reduce((n, x) => n + x.pendingRedelivery, 0)).toBe(leased);
+      expect(after.group!.partitions.reduce((n, x) => n + x.lag, 0n)).toBe(2000n);
+      channels.forEach((c) => c.close());
+      await proxy.close();
+      rss.push(await rssBytes(p.child.pid!));
+    }
 
-    // Every message goes to the next consumer; those that were leased come again as attempt 2.
+    // Every message goes to the next consumer, as a redelivery.
     const next = new TestSubscriber(p.clients, { topic: "many", group: "g", maxInFlight: 5000 });
     const ds = await next.take(2000);
     expect(new Set(ds.map((d) => `${d.message!.partition}/${d.message!.offset}`)).size).toBe(2000);
-    expect(ds.filter((d) => d.attempt === 2)).toHaveLength(leased);
+    expect(ds.filter((d) => d.attempt >= 2)).toHaveLength(leased);
     next.end();
     await next.closed();
 
-    const end = await rssBytes(p.child.pid!);
     console.log(
-      `[faults] ${STREAMS} abandoned streams: RSS ${(baseline / MiB).toFixed(0)} MiB before, ${(peak / MiB).toFixed(0)} open, ${(end / MiB).toFixed(0)} after`,
+      `[faults] ${STREAMS} abandoned streams x ${CYCLES}: GetTopic answered ${answerMs.join(", ")} ms after the drop; ` +
+        `broker RSS after each round ${rss.map((r) => (r / MiB).toFixed(0)).join(", ")} MiB`,
     );
-    expect(end - baseline).toBeLessThan(128 * MiB);
+    for (const ms of answerMs) expect(ms).toBeLessThan(2000);
+    // A coarse bound: RSS wanders with V8 and the allocator (the exact check of
+    // what stays behind is the heap test below).
+    expect(rss[rss.length - 1]! - rss[0]!).toBeLessThan(192 * MiB);
+  });
+
+  it("keeps nothing of abandoned streams on the heap: an in-process broker's heap after a full GC stays flat round after round", async () => {
+    const gc = (globalThis as { gc?: () => void }).gc;
+    if (gc === undefined) throw new Error("run with --expose-gc (test/faults/vitest.config.ts passes it)");
+    const b = await InProcessBroker.start();
+    try {
+      await call(b.clients.admin, AdminService.method.createTopic, { name: "heap", partitions: 4 });
+      await publishN(b.clients, "heap", 2000, 4);
+      const heap: number[] = [];
+      for (let round = 0; round < scale(6, 20); round++) {
+        const proxy = await TcpProxy.start(b.server.port);
+        const channels = Array.from({ length: 4 }, (_, i) => ownConnection(i % 2 === 0 ? b.address : proxy.address));
+        let subs: TestSubscriber[] = Array.from({ length: 1000 }, (_, i) => new TestSubscriber(channels[Math.floor(i / 250)]!, { topic: "heap", group: "g", maxInFlight: 3 }));
+        await Promise.all(subs.map((s) => s.opened()));
+        subs.forEach((s, i) => {
+          if (Math.floor(i / 250) % 2 === 0) s.cancel();
+        });
+        proxy.cut();
+        await until(
+          "every abandoned stream to be gone",
+          () => getGroup(b.clients, "heap", "g"),
+          (g) => g.group!.consumers.length === 0,
+          { timeoutMs: 15_000, intervalMs: 100 },
+        );
+        channels.forEach((c) => c.close());
+        await proxy.close();
+        subs = [];
+        // Let grpc-js finish closing sessions before collecting.
+        await new Promise((r) => setTimeout(r, 200));
+        gc();
+        gc();
+        heap.push(process.memoryUsage().heapUsed);
+      }
+      console.log(`[faults] heap after GC, per round of 1000 abandoned streams: ${heap.map((h) => (h / MiB).toFixed(1)).join(", ")} MiB`);
+      // From the second round on (the first warms caches and code): under 2 MiB of growth in all, that is
+      // well under 1 KiB for each of the thousands of streams dropped since.
+      expect(heap[heap.length - 1]! - heap[1]!).toBeLessThan(2 * MiB);
+    } finally {
+      await b.stop();
+    }
   });
 
   it("gives the rest of a batch to the group at once when its stream is half-closed mid-batch", async () => {
@@ -98,7 +151,8 @@ describe("streams that clients abandon", () => {
     await a.closed();
     expect(a.error).toBeUndefined();
     const rest = await b.take(90);
-    expect(rest.map((d) => d.message!.offset)).toEqual(batch.slice(10).map((d) => d.message!.offset));
+    const offsets = (ds: typeof rest) => ds.map((d) => d.message!.offset).sort((x, y) => (x < y ? -1 : 1));
+    expect(offsets(rest)).toEqual(offsets(batch.slice(10)));
     expect(rest.every((d) => d.attempt === 2)).toBe(true);
     const g = await getGroup(p.clients, "half", "g");
     expect(g.group!.consumers.map((c) => c.id)).toEqual([b.subscribed!.consumerId]);

@@ -12,5 +12,7 @@ export default defineConfig({
     fileParallelism: false,
     testTimeout: process.env.SLUICE_SOAK === "1" ? 3_600_000 : 120_000,
     hookTimeout: 60_000,
+    // hostile-streams.test.ts measures the heap of an in-process broker after a full GC.
+    execArgv: ["--expose-gc"],
   },
 });

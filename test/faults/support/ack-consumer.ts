@@ -32,7 +32,6 @@ export interface AckConsumerOptions {
  */
 export class AckConsumer {
   #stream: ClientDuplexStream<SubscribeRequest, SubscribeResponse> | undefined;
-  #lifetime = 0;
   #pending: Array<{ partition: number; offset: bigint }> = [];
   #flushScheduled = false;
   #ended: Promise<void> = Promise.resolve();
@@ -48,7 +47,6 @@ export class AckConsumer {
     const fn = (clients.broker as unknown as Record<string, Function>)["subscribe"]!;
     const stream = fn.call(clients.broker) as ClientDuplexStream<SubscribeRequest, SubscribeResponse>;
     this.#stream = stream;
-    this.#lifetime = lifetime;
     this.#pending = [];
     const { topic, group, name, maxInFlight } = this.options;
     let endStream!: () => void;

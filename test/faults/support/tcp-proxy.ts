@@ -44,6 +44,12 @@ export class TcpProxy {
     for (const s of this.#sockets) if (this.#held(s)) s.pause();
   }
 
+  /** Carries bytes again (new connections; old ones lost what came meanwhile). */
+  thaw(): void {
+    this.#frozen = undefined;
+    for (const s of this.#sockets) s.resume();
+  }
+
   /** Destroys every connection (the broker sees them end without a goodbye). */
   cut(): void {
     for (const s of this.#sockets) s.destroy();
