@@ -2,7 +2,9 @@ import type { Storage, TopicMeta, WriteBatch } from "../storage/storage.js";
 import { AckPersister } from "./ack-persister.js";
 import { BrokerError } from "./broker-error.js";
 import { type Clock, systemClock } from "./clock.js";
-import { DedupeIndex, restoreDedupe } from "./dedupe-index.js";
+import { DedupeIndex } from "./dedupe-index.js";
+import { restoreDedupe } from "./dedupe-restore.js";
+import { type CoveredEnd, encodeDedupeSnapshot } from "./dedupe-snapshot.js";
 import { GroupManager, type IdCounters } from "./group-manager.js";
 import type { Group } from "./group.js";
 import { type Logger, silentLogger } from "./logger.js";
@@ -47,6 +49,8 @@ export interface BrokerOptions {
  */
 export class Broker {
   readonly topics = new Map<string, Topic>();
+  /** The same topics by id. */
+  readonly #byId = new Map<number, Topic>();
   readonly limits: BrokerLimits;
   readonly #storage: Storage;
   readonly #codec: RecordCodec;
@@ -76,7 +80,8 @@ export class Broker {
     this.#writes = new WriteQueue(this.#storage, options.fsync ?? false);
     this.#acks = new AckPersister(this.#writes, this.#clock, this.#logger);
     const maxEntries = this.limits.dedupeMaxEntries;
-    this.#dedupe = new DedupeIndex(maxEntries, () =>
+    const windowOf = (topicId: number): number => this.#byId.get(topicId)?.meta.dedupeWindowMs ?? 0;
+    this.#dedupe = new DedupeIndex(maxEntries, windowOf, () =>
       this.#logger.warn(
         { maxEntries },
         "the dedupe index is full (--dedupe-max-entries): the oldest message ids are forgotten before their window ends",
@@ -122,19 +127,26 @@ export class Broker {
     const state = await b.#storage.load();
     b.#ids.nextTopicId = state.nextTopicId;
     b.#ids.nextGroupId = state.nextGroupId;
-    const byId = new Map<number, Topic>();
     for (const meta of state.topics) {
       const topic = await b.#loadTopic(meta);
       b.topics.set(meta.name, topic);
-      byId.set(meta.id, topic);
+      b.#byId.set(meta.id, topic);
     }
     for (const meta of state.groups) {
-      const topic = byId.get(meta.topicId);
+      const topic = b.#byId.get(meta.topicId);
       if (topic === undefined) continue;
       const states = topic.partitions.map((_, p) => state.groupPartitions.get(`${meta.id}/${p}`));
       topic.groups.set(meta.name, b.groups.make(meta, topic, states));
     }
-    await restoreDedupe(b.#dedupe, b.#storage, state.topics, b.#clock.now());
+    const restored = await restoreDedupe({
+      index: b.#dedupe,
+      storage: b.#storage,
+      codec: b.#codec,
+      logger: b.#logger,
+      topics: b.#byId.values(),
+      now: b.#clock.now(),
+    });
+    if (restored.scanned > 0) b.#logger.info(restored, "dedupe index rebuilt from the newest records");
     // Finish purges a crash interrupted.
     b.#purgeInBackground();
     b.#retention.start();
@@ -197,6 +209,7 @@ export class Broker {
     const logs = Array.from({ length: partitions }, (_, p) => new PartitionLog(this.#storage, meta.id, p, { start: 0n, end: 0n }));
     const topic = new Topic(meta, logs);
     this.topics.set(name, topic);
+    this.#byId.set(meta.id, topic);
     this.#logger.info({ topic: name, partitions }, "topic created");
     return topic;
   }
@@ -283,7 +296,8 @@ export class Broker {
       for (const g of groups) batch.deleteGroup(g.meta.id, topic.partitions.length);
       batch.deleteTopic(topic.meta.id);
     });
-    this.#dedupe.dropTopic(topic.meta.id);
+    this.#byId.delete(topic.meta.id);
+    this.#dedupe.clear(topic.meta.id);
     this.#logger.info({ topic: name }, "topic deleted");
     this.#purgeInBackground();
   }
@@ -325,8 +339,9 @@ export class Broker {
 
   /**
    * Stops: ends every subscription (their leases are released), waits for
-   * queued publishes and acks to be written. Storage is left open for the
-   * caller to close.
+   * queued publishes and acks to be written, then saves the dedupe index so
+   * that the next start need not re-read records. Storage is left open for
+   * the caller to close.
    */
   async close(): Promise<void> {
     if (this.#closing) return;
@@ -341,6 +356,25 @@ export class Broker {
     }
     await this.#acks.flush();
     await this.#writes.drain();
+    await this.#saveDedupe();
+  }
+
+  /**
+   * Writes the dedupe index with the ends it covers, in a batch of its own
+   * after every publish. A failure only costs the next start a re-read.
+   */
+  async #saveDedupe(): Promise<void> {
+    try {
+      await this.#write((batch) => {
+        const ends: CoveredEnd[] = [];
+        for (const t of this.#byId.values()) {
+          for (const log of t.partitions) ends.push({ topicId: t.meta.id, partition: log.partition, end: log.next });
+        }
+        batch.putDedupeSnapshot(encodeDedupeSnapshot(this.#dedupe, ends));
+      });
+    } catch (err) {
+      this.#logger.warn({ err }, "saving the dedupe index failed; the next start re-reads the newest records");
+    }
   }
 
   #checkOpen(): void {

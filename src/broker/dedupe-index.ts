@@ -1,245 +1,337 @@
 /**
  * The in-memory index of message ids seen on each topic within its dedupe
- * window, bounded broker-wide. The durable copy lives in storage (written in
- * the same batch as the record); this index answers the publish path without
- * any read.
+ * window, bounded broker-wide. It answers the publish path without any read
+ * and costs no write per message: the ids are in the stored records, and
+ * the index is saved whole at shutdown (see `dedupe-restore.ts`).
+ *
+ * Entries are columns of typed arrays (about 45 bytes each with the hash
+ * table), not a string and an object per id: a million ids cost ~45 MB and
+ * nothing for the garbage collector to trace. Ids are kept as 96-bit hashes
+ * (`id-hash.ts`).
  */
 
-import type { Storage, TopicMeta } from "../storage/storage.js";
+import { hashMessageId } from "./id-hash.js";
 
 /** Where a message id was first stored, and when. */
-export interface DedupeEntry {
-  readonly topicId: number;
-  readonly messageId: string;
+export interface DedupeHit {
   readonly partition: number;
   readonly offset: bigint;
   /** Milliseconds since the epoch. */
   readonly timeMs: number;
-  /** False once expired, evicted, replaced or withdrawn. */
-  live: boolean;
 }
 
-/** One topic's entries, and what its stored entries may still hold. */
-interface TopicEntries {
-  readonly byId: Map<string, DedupeEntry>;
-  /** In insertion order, which is time order unless the clock stepped back. */
-  readonly queue: Fifo<DedupeEntry>;
-  /** The newest time added. */
-  newest: number;
-  /** The oldest time that may still be in storage; undefined when none. */
-  storedFrom: number | undefined;
-}
+/** Visits one live entry (see {@link DedupeIndex.forEach}). */
+export type DedupeVisitor = (
+  topicId: number,
+  h0: number,
+  h1: number,
+  h2: number,
+  partition: number,
+  offset: number,
+  timeMs: number,
+) => void;
 
-/**
- * A first-in first-out queue that drops its head in O(1): an array read from
- * a moving head, copied down only once the dead prefix is half of it.
- */
-class Fifo<T> {
-  #items: (T | undefined)[] = [];
-  #head = 0;
+/** The smallest ring; it doubles as entries arrive, up to the cap. */
+const MIN_CAPACITY = 1024;
 
-  get length(): number {
-    return this.#items.length - this.#head;
-  }
-
-  push(item: T): void {
-    this.#items.push(item);
-  }
-
-  peek(): T | undefined {
-    return this.#items[this.#head];
-  }
-
-  shift(): T | undefined {
-    if (this.#head >= this.#items.length) return undefined;
-    const item = this.#items[this.#head];
-    this.#items[this.#head++] = undefined;
-    if (this.#head >= 1024 && this.#head * 2 >= this.#items.length) {
-      this.#items = this.#items.slice(this.#head);
-      this.#head = 0;
-    }
-    return item;
-  }
-
-  /** Keeps only the items `keep` accepts, in order. */
-  retain(keep: (item: T) => boolean): void {
-    const kept: T[] = [];
-    for (let i = this.#head; i < this.#items.length; i++) {
-      const item = this.#items[i] as T;
-      if (keep(item)) kept.push(item);
-    }
-    this.#items = kept;
-    this.#head = 0;
-  }
+function nextPowerOfTwo(n: number): number {
+  let p = MIN_CAPACITY;
+  while (p < n) p *= 2;
+  return p;
 }
 
 /**
  * Message ids per topic, each with the position of its first publish. An
- * entry counts while `now < timeMs + window`; expired entries leave from the
- * head of their topic's queue as new ones arrive or when {@link expire} runs.
- * Past `maxEntries` live entries broker-wide, the oldest are evicted early:
- * a duplicate of an evicted id is then stored again.
+ * entry counts while `now < timeMs + window`. Entries sit in a ring in the
+ * order they were added (time order unless the clock stepped back) and leave
+ * from its head once expired under their topic's current window (on
+ * {@link add} and {@link expire}). Past `maxEntries` live entries
+ * broker-wide, the oldest are evicted early: a duplicate of an evicted id is
+ * then stored again. An open-addressing hash table (linear probing) maps
+ * hashes to ring slots.
  */
 export class DedupeIndex {
-  readonly #topics = new Map<number, TopicEntries>();
-  /** Every entry in insertion order, for eviction; dead entries are skipped. */
-  readonly #all = new Fifo<DedupeEntry>();
+  // The ring, one column per field.
+  #h0: Uint32Array;
+  #h1: Uint32Array;
+  #h2: Uint32Array;
+  #topic: Uint32Array;
+  #partition: Uint32Array;
+  #offset: Float64Array;
+  #time: Float64Array;
+  #alive: Uint8Array;
+  #capacity: number;
+  #head = 0;
+  /** Slots in use from the head, dead ones included. */
+  #count = 0;
+  /** Live entries. */
   #size = 0;
+  /** Ring slot + 1 of every live entry, by hash; 0 is empty. */
+  #table: Int32Array;
+  readonly #maxCapacity: number;
   #full = false;
+  /** The hash of the id being looked up or added. */
+  readonly #hash = new Uint32Array(3);
+  /** The topic and id #hash was computed for by the last {@link find}: the publish path adds right after a miss. */
+  #hashedTopic = -1;
+  #hashedId: string | undefined;
 
   /**
    * @param maxEntries the most live entries broker-wide.
+   * @param windowOf a topic's current dedupe window in ms (0: off or deleted).
    * @param onFull called once, the first time an entry is evicted early.
    */
   constructor(
     readonly maxEntries: number,
+    private readonly windowOf: (topicId: number) => number,
     private readonly onFull: () => void,
-  ) {}
+  ) {
+    this.#maxCapacity = nextPowerOfTwo(maxEntries);
+    this.#capacity = Math.min(MIN_CAPACITY, this.#maxCapacity);
+    this.#h0 = new Uint32Array(this.#capacity);
+    this.#h1 = new Uint32Array(this.#capacity);
+    this.#h2 = new Uint32Array(this.#capacity);
+    this.#topic = new Uint32Array(this.#capacity);
+    this.#partition = new Uint32Array(this.#capacity);
+    this.#offset = new Float64Array(this.#capacity);
+    this.#time = new Float64Array(this.#capacity);
+    this.#alive = new Uint8Array(this.#capacity);
+    this.#table = new Int32Array(this.#capacity * 2);
+  }
 
   /** Live entries broker-wide. */
   get size(): number {
     return this.#size;
   }
 
-  /** The topic's live entries (for tests and metrics). */
+  /** The topic's live entries (for tests and metrics; walks the ring). */
   topicSize(topicId: number): number {
-    // Only live entries stay in the map.
-    return this.#topics.get(topicId)?.byId.size ?? 0;
+    let n = 0;
+    this.forEach((t) => {
+      if (t === topicId) n++;
+    });
+    return n;
   }
 
-  /** The entry of `messageId` on the topic if it was added less than `windowMs` before `now`. */
-  find(topicId: number, messageId: string, windowMs: number, now: number): DedupeEntry | undefined {
-    const e = this.#topics.get(topicId)?.byId.get(messageId);
-    return e !== undefined && now < e.timeMs + windowMs ? e : undefined;
+  /** Where `messageId` was first stored on the topic, if that was less than `windowMs` before `now`. */
+  find(topicId: number, messageId: string, windowMs: number, now: number): DedupeHit | undefined {
+    this.#hashOf(topicId, messageId);
+    const i = this.#lookup(topicId);
+    if (i < 0 || !(now < this.#time[i]! + windowMs)) return undefined;
+    return { partition: this.#partition[i]!, offset: BigInt(this.#offset[i]!), timeMs: this.#time[i]! };
   }
 
   /**
-   * Records the first publish of `messageId`, replacing an expired entry of
-   * the same id. Entries of the topic that expired by `timeMs` leave first;
-   * beyond the cap, the oldest entries broker-wide are evicted.
+   * Records the first publish of `messageId`, replacing an older entry of the
+   * same id (the caller found none inside the window). Expired entries leave
+   * the head first; beyond the cap, the oldest entries are evicted.
    */
-  add(topicId: number, messageId: string, partition: number, offset: bigint, timeMs: number, windowMs: number): DedupeEntry {
-    const t = this.#topicEntries(topicId);
-    this.#expireHead(t, windowMs, timeMs);
-    const old = t.byId.get(messageId);
-    if (old !== undefined && old.live) this.#kill(old, t);
-    const entry: DedupeEntry = { topicId, messageId, partition, offset, timeMs, live: true };
-    t.byId.set(messageId, entry);
-    t.queue.push(entry);
-    if (timeMs > t.newest) t.newest = timeMs;
-    if (t.storedFrom === undefined || timeMs < t.storedFrom) t.storedFrom = timeMs;
-    this.#all.push(entry);
-    this.#size++;
-    if (this.#size > this.maxEntries) this.#evict();
-    // Dead entries pile up in #all when topics expire on their own; drop them
-    // once they outnumber the live ones (amortised O(1) per add).
-    if (this.#all.length > 2 * this.#size + 1024) this.#all.retain((e) => e.live);
-    return entry;
+  add(topicId: number, messageId: string, partition: number, offset: bigint, timeMs: number): void {
+    this.#hashOf(topicId, messageId);
+    this.#put(topicId, partition, Number(offset), timeMs);
   }
 
-  /** Forgets an entry whose write failed, unless something replaced it. */
-  withdraw(entry: DedupeEntry): void {
-    const t = this.#topics.get(entry.topicId);
-    if (t !== undefined && entry.live) this.#kill(entry, t);
+  /**
+   * Adds an entry by its hash words, restoring a snapshot into an index that
+   * holds none of its ids (so no lookup is needed). Expired entries and
+   * entries of topics without a window are skipped.
+   */
+  restore(topicId: number, h0: number, h1: number, h2: number, partition: number, offset: number, timeMs: number, now: number): void {
+    if (!(now < timeMs + this.windowOf(topicId))) return;
+    this.#hashedId = undefined;
+    this.#hash[0] = h0;
+    this.#hash[1] = h1;
+    this.#hash[2] = h2;
+    this.#append(topicId, partition, offset, timeMs);
   }
 
-  /** Forgets the topic's entries added `windowMs` or longer before `now`. */
-  expire(topicId: number, windowMs: number, now: number): void {
-    const t = this.#topics.get(topicId);
-    if (t === undefined) return;
-    this.#expireHead(t, windowMs, now);
-    if (t.queue.length === 0 && t.storedFrom === undefined) this.#topics.delete(topicId);
+  /** Sizes the ring for `n` more entries at once (before a restore), instead of doubling step by step. */
+  reserve(n: number): void {
+    const capacity = nextPowerOfTwo(Math.min(this.#size + n, this.maxEntries));
+    if (capacity > this.#capacity) this.#rebuild(capacity);
   }
 
-  /** Forgets the topic's entries (dedupe was turned off); storage bookkeeping stays. */
+  /** Forgets the entry of an id whose write failed, unless it now points elsewhere. */
+  withdraw(topicId: number, messageId: string, partition: number, offset: bigint): void {
+    this.#hashOf(topicId, messageId);
+    const i = this.#lookup(topicId);
+    if (i >= 0 && this.#partition[i] === partition && this.#offset[i] === Number(offset)) this.#kill(i);
+  }
+
+  /** Forgets entries at the head that expired by `now` under their topic's window. */
+  expire(now: number): void {
+    const mask = this.#capacity - 1;
+    while (this.#count > 0) {
+      const i = this.#head;
+      if (this.#alive[i] === 1) {
+        if (now < this.#time[i]! + this.windowOf(this.#topic[i]!)) return;
+        this.#kill(i);
+      }
+      this.#head = (i + 1) & mask;
+      this.#count--;
+    }
+  }
+
+  /** Forgets every entry of the topic (dedupe turned off, or the topic deleted). */
   clear(topicId: number): void {
-    const t = this.#topics.get(topicId);
-    if (t === undefined) return;
-    this.#expireHead(t, 0, Infinity);
-  }
-
-  /** Forgets everything about a deleted topic. */
-  dropTopic(topicId: number): void {
-    this.clear(topicId);
-    this.#topics.delete(topicId);
-  }
-
-  /** Notes that storage may hold entries of the topic from any time (at start). */
-  assumeStored(topicId: number): void {
-    this.#topicEntries(topicId).storedFrom = 0;
-  }
-
-  /** Whether storage may hold entries of the topic older than `beforeMs`. */
-  mayHoldStoredBefore(topicId: number, beforeMs: number): boolean {
-    const from = this.#topics.get(topicId)?.storedFrom;
-    return from !== undefined && from < beforeMs;
-  }
-
-  /** Notes that storage no longer holds entries of the topic older than `beforeMs`. */
-  storedDeletedBefore(topicId: number, beforeMs: number): void {
-    const t = this.#topics.get(topicId);
-    if (t === undefined) return;
-    t.storedFrom = t.newest >= beforeMs ? beforeMs : undefined;
-    if (t.queue.length === 0 && t.storedFrom === undefined) this.#topics.delete(topicId);
-  }
-
-  #topicEntries(topicId: number): TopicEntries {
-    let t = this.#topics.get(topicId);
-    if (t === undefined) {
-      t = { byId: new Map(), queue: new Fifo(), newest: -Infinity, storedFrom: undefined };
-      this.#topics.set(topicId, t);
-    }
-    return t;
-  }
-
-  #expireHead(t: TopicEntries, windowMs: number, now: number): void {
-    for (let e = t.queue.peek(); e !== undefined; e = t.queue.peek()) {
-      if (e.live && now < e.timeMs + windowMs) return;
-      t.queue.shift();
-      if (e.live) this.#kill(e, t);
+    const mask = this.#capacity - 1;
+    for (let k = 0; k < this.#count; k++) {
+      const i = (this.#head + k) & mask;
+      if (this.#alive[i] === 1 && this.#topic[i] === topicId) this.#kill(i);
     }
   }
 
-  #kill(e: DedupeEntry, t: TopicEntries): void {
-    e.live = false;
-    if (t.byId.get(e.messageId) === e) t.byId.delete(e.messageId);
+  /** Visits the live entries, oldest first. */
+  forEach(visit: DedupeVisitor): void {
+    const mask = this.#capacity - 1;
+    for (let k = 0; k < this.#count; k++) {
+      const i = (this.#head + k) & mask;
+      if (this.#alive[i] !== 1) continue;
+      visit(this.#topic[i]!, this.#h0[i]!, this.#h1[i]!, this.#h2[i]!, this.#partition[i]!, this.#offset[i]!, this.#time[i]!);
+    }
+  }
+
+  /** Puts the hash of the id in #hash, unless it is there already. */
+  #hashOf(topicId: number, messageId: string): void {
+    if (messageId === this.#hashedId && topicId === this.#hashedTopic) return;
+    hashMessageId(topicId, messageId, this.#hash);
+    this.#hashedTopic = topicId;
+    this.#hashedId = messageId;
+  }
+
+  /** Adds the entry whose hash is in #hash, replacing an older one of the same id. */
+  #put(topicId: number, partition: number, offset: number, timeMs: number): void {
+    this.expire(timeMs);
+    const old = this.#lookup(topicId);
+    if (old >= 0) this.#kill(old);
+    this.#append(topicId, partition, offset, timeMs);
+  }
+
+  /** Appends the entry whose hash is in #hash, which is not in the table. */
+  #append(topicId: number, partition: number, offset: number, timeMs: number): void {
+    this.#makeRoom();
+    const i = (this.#head + this.#count) & (this.#capacity - 1);
+    this.#h0[i] = this.#hash[0]!;
+    this.#h1[i] = this.#hash[1]!;
+    this.#h2[i] = this.#hash[2]!;
+    this.#topic[i] = topicId;
+    this.#partition[i] = partition;
+    this.#offset[i] = offset;
+    this.#time[i] = timeMs;
+    this.#alive[i] = 1;
+    this.#count++;
+    this.#size++;
+    this.#insert(i);
+    while (this.#size > this.maxEntries) this.#evictHead();
+  }
+
+  /** Ensures the ring has a free slot: grow, squeeze out dead slots, or evict. */
+  #makeRoom(): void {
+    if (this.#count < this.#capacity) return;
+    if (this.#capacity < this.#maxCapacity) this.#rebuild(this.#capacity * 2);
+    // Squeeze only when it frees enough that the next squeeze is far away.
+    else if (this.#count - this.#size >= this.#capacity / 8) this.#rebuild(this.#capacity);
+    else this.#evictHead();
+  }
+
+  /** Drops the head entry, live or not, warning the first time a live one goes early. */
+  #evictHead(): void {
+    while (this.#count > 0) {
+      const i = this.#head;
+      const live = this.#alive[i] === 1;
+      if (live) {
+        if (!this.#full) {
+          this.#full = true;
+          this.onFull();
+        }
+        this.#kill(i);
+      }
+      this.#head = (i + 1) & (this.#capacity - 1);
+      this.#count--;
+      if (live) return;
+    }
+  }
+
+  /** The ring slot of the live entry with #hash on the topic, or -1. */
+  #lookup(topicId: number): number {
+    const h0 = this.#hash[0]!;
+    const h1 = this.#hash[1]!;
+    const h2 = this.#hash[2]!;
+    const table = this.#table;
+    const mask = table.length - 1;
+    for (let s = h0 & mask; ; s = (s + 1) & mask) {
+      const v = table[s]!;
+      if (v === 0) return -1;
+      const i = v - 1;
+      if (this.#h0[i] === h0 && this.#h1[i] === h1 && this.#h2[i] === h2 && this.#topic[i] === topicId) return i;
+    }
+  }
+
+  #insert(i: number): void {
+    const table = this.#table;
+    const mask = table.length - 1;
+    let s = this.#h0[i]! & mask;
+    while (table[s] !== 0) s = (s + 1) & mask;
+    table[s] = i + 1;
+  }
+
+  /** Marks a live entry dead and takes it out of the table (backward-shift deletion). */
+  #kill(i: number): void {
+    this.#alive[i] = 0;
     this.#size--;
+    const table = this.#table;
+    const mask = table.length - 1;
+    let hole = this.#h0[i]! & mask;
+    while (table[hole] !== i + 1) hole = (hole + 1) & mask;
+    // Move later entries of the probe run back into the hole unless that
+    // would put them before their home slot.
+    for (let s = (hole + 1) & mask; table[s] !== 0; s = (s + 1) & mask) {
+      const home = this.#h0[table[s]! - 1]! & mask;
+      const between = hole <= s ? hole < home && home <= s : hole < home || home <= s;
+      if (between) continue;
+      table[hole] = table[s]!;
+      hole = s;
+    }
+    table[hole] = 0;
   }
 
-  #evict(): void {
-    if (!this.#full) {
-      this.#full = true;
-      this.onFull();
+  /** Copies the live entries, oldest first, into a ring of `capacity` and rebuilds the table. */
+  #rebuild(capacity: number): void {
+    const h0 = new Uint32Array(capacity);
+    const h1 = new Uint32Array(capacity);
+    const h2 = new Uint32Array(capacity);
+    const topic = new Uint32Array(capacity);
+    const partition = new Uint32Array(capacity);
+    const offset = new Float64Array(capacity);
+    const time = new Float64Array(capacity);
+    const alive = new Uint8Array(capacity);
+    const mask = this.#capacity - 1;
+    let n = 0;
+    for (let k = 0; k < this.#count; k++) {
+      const i = (this.#head + k) & mask;
+      if (this.#alive[i] !== 1) continue;
+      h0[n] = this.#h0[i]!;
+      h1[n] = this.#h1[i]!;
+      h2[n] = this.#h2[i]!;
+      topic[n] = this.#topic[i]!;
+      partition[n] = this.#partition[i]!;
+      offset[n] = this.#offset[i]!;
+      time[n] = this.#time[i]!;
+      alive[n] = 1;
+      n++;
     }
-    while (this.#size > this.maxEntries) {
-      const e = this.#all.shift();
-      if (e === undefined) return;
-      if (!e.live) continue;
-      const t = this.#topics.get(e.topicId)!;
-      this.#kill(e, t);
-      // The oldest entry broker-wide is the oldest of its topic: its queue's head.
-      while (t.queue.peek()?.live === false) t.queue.shift();
-    }
+    this.#h0 = h0;
+    this.#h1 = h1;
+    this.#h2 = h2;
+    this.#topic = topic;
+    this.#partition = partition;
+    this.#offset = offset;
+    this.#time = time;
+    this.#alive = alive;
+    this.#capacity = capacity;
+    this.#head = 0;
+    this.#count = n;
+    this.#table = new Int32Array(capacity * 2);
+    for (let i = 0; i < n; i++) this.#insert(i);
   }
-}
-
-/**
- * Fills `index` from storage at start: the entries still inside their
- * topic's window at `now`, oldest first (so that the cap keeps the newest).
- * Every topic is marked as possibly holding expired entries in storage, so
- * that the first cleanup deletes them.
- */
-export async function restoreDedupe(index: DedupeIndex, storage: Storage, topics: readonly TopicMeta[], now: number): Promise<void> {
-  const since = new Map<number, number>();
-  const windows = new Map<number, number>();
-  for (const t of topics) {
-    index.assumeStored(t.id);
-    if (t.dedupeWindowMs === 0) continue;
-    // Live means now < time + window.
-    since.set(t.id, Math.max(0, now - t.dedupeWindowMs + 1));
-    windows.set(t.id, t.dedupeWindowMs);
-  }
-  const entries = await storage.loadDedupe(since);
-  entries.sort((a, b) => a.timeMs - b.timeMs);
-  for (const e of entries) index.add(e.topicId, e.messageId, e.partition, e.offset, e.timeMs, windows.get(e.topicId)!);
 }

@@ -44,6 +44,11 @@ export class PartitionLog {
     this.#tail.push(records);
   }
 
+  /** The next offset to assign: one past every record of this and earlier batches. */
+  get next(): bigint {
+    return this.#next;
+  }
+
   /** Forgets reservations after a failed write, so offsets stay dense. */
   rollback(): void {
     this.#next = this.end;

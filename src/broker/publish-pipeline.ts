@@ -1,7 +1,7 @@
 import type { StoredRecord } from "../storage/storage.js";
 import { BrokerError } from "./broker-error.js";
 import type { Clock } from "./clock.js";
-import type { DedupeEntry, DedupeIndex } from "./dedupe-index.js";
+import type { DedupeIndex } from "./dedupe-index.js";
 import type { Logger } from "./logger.js";
 import { partitionForKey } from "./partitioner.js";
 import type { RecordCodec } from "./record-codec.js";
@@ -78,8 +78,8 @@ export class PublishPipeline {
     const records: StoredRecord[] = new Array(messages.length);
     /** 1 where a message repeats an id seen within the dedupe window. */
     let duplicates: Uint8Array | undefined;
-    /** Dedupe entries this publish added; withdrawn if its write fails. */
-    let added: DedupeEntry[] | undefined;
+    /** Indexes of the messages whose ids this publish added to the index; withdrawn if its write fails. */
+    let added: number[] | undefined;
     this.deps.writes.submit({
       build: (batch) => {
         if (topic.deleted) throw new BrokerError("not-found", `topic ${topic.name} does not exist`);
@@ -107,15 +107,18 @@ export class PublishPipeline {
           batch.appendRecord(id, log.partition, offset, value);
           records[i] = { offset, value };
           if (dedupe) {
-            batch.putDedupe(id, m.messageId, log.partition, offset, now);
-            (added ??= []).push(this.deps.dedupe.add(id, m.messageId, log.partition, offset, now, windowMs));
+            // No write of its own: the id is in the record, and the index is saved at shutdown.
+            this.deps.dedupe.add(id, m.messageId, log.partition, offset, now);
+            (added ??= []).push(i);
           }
         }
       },
       done: (err) => {
         if (err !== undefined) {
           for (const p of new Set(parts)) topic.partitions[p]!.rollback();
-          if (added !== undefined) for (const e of added) this.deps.dedupe.withdraw(e);
+          if (added !== undefined) {
+            for (const i of added) this.deps.dedupe.withdraw(topic.meta.id, messages[i]!.messageId, parts[i]!, records[i]!.offset);
+          }
           if (!(err instanceof BrokerError)) this.deps.logger.error({ err, topic: topic.name }, "publish write failed");
           return reject(fromStorageError(err));
         }

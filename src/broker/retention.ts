@@ -28,7 +28,7 @@ const PARTITIONS_PER_TURN = 256;
  * The background loop that applies each topic's retention: it removes
  * records older than `max_age` or beyond `max_bytes` from the head of every
  * partition, moves the topic's groups past them (counted as skipped), and
- * deletes expired dedupe entries. One pass at a time; a pass yields to the
+ * forgets expired dedupe entries. One pass at a time; a pass yields to the
  * event loop between partitions and storage deletes in chunks, so publishes
  * keep flowing meanwhile.
  */
@@ -97,14 +97,8 @@ export class Retention {
           this.deps.logger.warn({ err, topic: topic.name, partition: log.partition }, "retention failed for a partition");
         }
       }
-      if (this.#stopped) return;
-      if (topic.deleted) continue;
-      try {
-        await this.#cleanDedupe(topic, now);
-      } catch (err) {
-        this.deps.logger.warn({ err, topic: topic.name }, "deleting expired dedupe entries failed");
-      }
     }
+    this.deps.dedupe.expire(now);
   }
 
   /** Applies the topic's retention to one partition. */
@@ -168,16 +162,4 @@ export class Retention {
     return timeMs;
   }
 
-  /** Forgets expired ids in memory and deletes them from storage. */
-  async #cleanDedupe(topic: Topic, now: number): Promise<void> {
-    const { dedupe, storage } = this.deps;
-    const id = topic.meta.id;
-    const windowMs = topic.meta.dedupeWindowMs;
-    dedupe.expire(id, windowMs, now);
-    // An entry is live while now < time + window: expired ones are those before this.
-    const before = Math.max(0, now - windowMs + 1);
-    if (!dedupe.mayHoldStoredBefore(id, before)) return;
-    await storage.deleteDedupe(id, before);
-    dedupe.storedDeletedBefore(id, before);
-  }
 }

@@ -7,10 +7,12 @@
  *   deleted topics, the format marker); small and rarely written.
  * - `0x01 topicId:u32 partition:u32 offset:u64`: log records (17 bytes).
  * - `0x02 groupId:u32 partition:u32`: a group's state in one partition.
- * - `0x03 topicId:u32 timeMs:u64 messageId:utf8`: a dedupe entry; ordered by
- *   time within a topic, so expired entries are one range at the topic's head.
+ * - `0x03 ...`: dedupe entries of earlier versions, one per message; deleted
+ *   at start (see `LEGACY_DEDUPE_RANGE`).
  * - `0x04 topicId:u32 partition:u32`: the partition's end floor (`u64`), set
  *   when records are deleted, so that an emptied log keeps its offsets.
+ * - `0x05`: how many chunks the dedupe snapshot has (`u32`), and
+ *   `0x05 index:u32`: its chunks, in order.
  *
  * Callers validate ids and offsets before building keys (see `validate.ts`).
  */
@@ -18,8 +20,9 @@
 const META = 0x00;
 const RECORD = 0x01;
 const GROUP_STATE = 0x02;
-const DEDUPE = 0x03;
+const LEGACY_DEDUPE = 0x03;
 const END_FLOOR = 0x04;
+const DEDUPE_SNAPSHOT = 0x05;
 
 const META_TOPIC = 0x01;
 const META_GROUP = 0x02;
@@ -137,8 +140,8 @@ export const GROUP_STATE_RANGE: PrefixRange = {
   lt: Uint8Array.of(GROUP_STATE + 1),
 };
 
-/** Every dedupe key. */
-export const DEDUPE_RANGE: PrefixRange = { gte: Uint8Array.of(DEDUPE), lt: Uint8Array.of(DEDUPE + 1) };
+/** The per-message dedupe entries earlier versions wrote. */
+export const LEGACY_DEDUPE_RANGE: PrefixRange = { gte: Uint8Array.of(LEGACY_DEDUPE), lt: Uint8Array.of(LEGACY_DEDUPE + 1) };
 
 /** Every metadata key. */
 export const META_RANGE: PrefixRange = { gte: Uint8Array.of(META), lt: Uint8Array.of(META + 1) };
@@ -206,66 +209,15 @@ export function keyHex(key: Uint8Array): string {
   return Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString("hex");
 }
 
-const utf8 = new TextEncoder();
-const utf8Decoder = new TextDecoder();
-/** Length of a dedupe key without its message id. */
-const DEDUPE_KEY_PREFIX = 13;
+/** The key holding how many chunks the dedupe snapshot has (`u32`). */
+export const DEDUPE_SNAPSHOT_HEADER_KEY = Uint8Array.of(DEDUPE_SNAPSHOT);
 
-function dedupeTimeKey(topicId: number, timeMs: number, extra: number): Uint8Array {
-  const key = new Uint8Array(DEDUPE_KEY_PREFIX + extra);
-  key[0] = DEDUPE;
-  writeU32(key, 1, topicId);
-  writeU32(key, 5, Math.floor(timeMs / TWO_POW_32));
-  writeU32(key, 9, timeMs >>> 0);
+/** The key of chunk `index` of the dedupe snapshot. */
+export function dedupeSnapshotChunkKey(index: number): Uint8Array {
+  const key = new Uint8Array(5);
+  key[0] = DEDUPE_SNAPSHOT;
+  writeU32(key, 1, index);
   return key;
-}
-
-/** The key of a dedupe entry; `timeMs` is a non-negative safe integer. */
-export function dedupeKey(topicId: number, timeMs: number, messageId: string): Uint8Array {
-  const id = utf8.encode(messageId);
-  const key = dedupeTimeKey(topicId, timeMs, id.byteLength);
-  key.set(id, DEDUPE_KEY_PREFIX);
-  return key;
-}
-
-/** The topic, time and message id of a dedupe key; `undefined` if malformed. */
-export function parseDedupeKey(key: Uint8Array): { topicId: number; timeMs: number; messageId: string } | undefined {
-  if (key.length <= DEDUPE_KEY_PREFIX || key[0] !== DEDUPE) return undefined;
-  return {
-    topicId: readU32(key, 1),
-    timeMs: readU32(key, 5) * TWO_POW_32 + readU32(key, 9),
-    messageId: utf8Decoder.decode(key.subarray(DEDUPE_KEY_PREFIX)),
-  };
-}
-
-/**
- * The keys of a topic's dedupe entries with a time in [fromMs, toMs). Both
- * ends default to the whole topic: times stay below 2^53, so a key of eight
- * 0xff time bytes is above every entry.
- */
-export function dedupeRange(topicId: number, fromMs = 0, toMs?: number): { gte: Uint8Array; lt: Uint8Array } {
-  const gte = dedupeTimeKey(topicId, fromMs, 0);
-  if (toMs !== undefined) return { gte, lt: dedupeTimeKey(topicId, toMs, 0) };
-  const lt = new Uint8Array(DEDUPE_KEY_PREFIX).fill(0xff, 5);
-  lt[0] = DEDUPE;
-  writeU32(lt, 1, topicId);
-  return { gte, lt };
-}
-
-/** The value of a dedupe entry: `partition:u32 offset:u64`. */
-export function encodeDedupeValue(partition: number, offset: bigint): Uint8Array {
-  const value = new Uint8Array(12);
-  const view = new DataView(value.buffer);
-  view.setUint32(0, partition);
-  view.setBigUint64(4, offset);
-  return value;
-}
-
-/** The partition and offset of a dedupe value; `undefined` if malformed. */
-export function decodeDedupeValue(value: Uint8Array): { partition: number; offset: bigint } | undefined {
-  if (value.byteLength !== 12) return undefined;
-  const view = new DataView(value.buffer, value.byteOffset, value.byteLength);
-  return { partition: view.getUint32(0), offset: view.getBigUint64(4) };
 }
 
 /** The key of a partition's end floor. */

@@ -8,7 +8,7 @@ import { toStorageError } from "./level-errors.js";
 import {
   GROUP_STATE_RANGE,
   META_RANGE,
-  dedupeRange,
+  LEGACY_DEDUPE_RANGE,
   deletedTopicKey,
   keyHex,
   parseGroupStateKey,
@@ -20,7 +20,7 @@ import {
   topicEndFloorRange,
   topicRecordRange,
 } from "./level-keys.js";
-import { deleteDedupeEntries, loadDedupeEntries } from "./level-dedupe.js";
+import { loadSnapshot } from "./level-dedupe-snapshot.js";
 import { openLevelDb } from "./level-open.js";
 import { reopenRoom } from "./level-reopen.js";
 import { approximatePartitionBytes, deleteRecordRange, purgeRange, readEndFloor } from "./level-ranges.js";
@@ -28,7 +28,6 @@ import { LevelWriteBatch, type LevelDb } from "./level-write-batch.js";
 import { decodeGroupMeta, decodeNextIds, decodeTopicMeta } from "./meta-codec.js";
 import {
   StorageError,
-  type DedupeRecord,
   type GroupMeta,
   type GroupPartitionState,
   type PartitionBounds,
@@ -38,7 +37,7 @@ import {
   type TopicMeta,
   type WriteBatch,
 } from "./storage.js";
-import { assertReadLimits, assertTimeMs, assertU32, assertU64 } from "./validate.js";
+import { assertReadLimits, assertU32, assertU64 } from "./validate.js";
 
 export { LEVEL_STORAGE_FORMAT } from "./level-open.js";
 
@@ -275,8 +274,8 @@ export class LevelStorage implements Storage {
   }
 
   /**
-   * For every tombstoned topic, deletes its records, dedupe entries and end
-   * floors in steps of 10,000 keys (DELETE_CHUNK_RECORDS), compacts the
+   * Deletes the per-message dedupe entries of earlier versions, then, for
+   * every tombstoned topic, deletes its records and end floors in steps of 10,000 keys (DELETE_CHUNK_RECORDS), compacts the
    * emptied record range (so that seeks near it do not skip over the
    * deletions), then removes the tombstone. A crash leaves the tombstone, so
    * the next call resumes.
@@ -284,13 +283,13 @@ export class LevelStorage implements Storage {
   async purgeDeleted(): Promise<void> {
     const db = await this.#writableDb("purging deleted topics");
     try {
+      await purgeRange(db, LEGACY_DEDUPE_RANGE);
       const tombstones = await db.keys({ gte: deletedTopicKey(0), lte: deletedTopicKey(0xffff_ffff) }).all();
       for (const tombstone of tombstones) {
         const parsed = parseMetaKey(tombstone);
         if (parsed?.kind !== "deleted-topic") continue;
         const range = topicRecordRange(parsed.id);
         await purgeRange(db, range);
-        await purgeRange(db, dedupeRange(parsed.id));
         await purgeRange(db, topicEndFloorRange(parsed.id));
         await this.#compact(db, range.gte, range.lte, parsed.id);
         await db.del(tombstone);
@@ -321,20 +320,9 @@ export class LevelStorage implements Storage {
     );
   }
 
-  /** See {@link Storage.loadDedupe}: one scan of the dedupe keyspace. */
-  async loadDedupe(since: ReadonlyMap<number, number>): Promise<DedupeRecord[]> {
-    for (const [topicId, ms] of since) {
-      assertU32("topicId", topicId);
-      assertTimeMs("since", ms);
-    }
-    return this.#run("loading dedupe entries", (db) => loadDedupeEntries(db, since));
-  }
-
-  /** See {@link Storage.deleteDedupe}. */
-  async deleteDedupe(topicId: number, beforeMs: number): Promise<void> {
-    assertU32("topicId", topicId);
-    assertTimeMs("beforeMs", beforeMs);
-    return this.#runWrite(`deleting dedupe entries of topic ${topicId}`, (db) => deleteDedupeEntries(db, topicId, beforeMs));
+  /** See {@link Storage.loadDedupeSnapshot}: the header, then the chunks one by one into one buffer. */
+  async loadDedupeSnapshot(): Promise<Uint8Array | undefined> {
+    return this.#run("loading the dedupe snapshot", (db) => loadSnapshot(db));
   }
 
   /** Runs `fn` on the open database, mapping its failures to {@link StorageError}. */

@@ -7,11 +7,10 @@
 import type { ClassicLevel } from "classic-level";
 import { encodeGroupPartitionState } from "./group-state-codec.js";
 import { toStorageError } from "./level-errors.js";
+import { readSnapshotHeader, snapshotWrites } from "./level-dedupe-snapshot.js";
 import {
   NEXT_IDS_KEY,
-  dedupeKey,
   deletedTopicKey,
-  encodeDedupeValue,
   groupMetaKey,
   groupStateKey,
   recordKey,
@@ -19,7 +18,7 @@ import {
 } from "./level-keys.js";
 import { encodeGroupMeta, encodeNextIds, encodeTopicMeta } from "./meta-codec.js";
 import type { GroupMeta, GroupPartitionState, StorageError, TopicMeta, WriteBatch } from "./storage.js";
-import { assertNonEmptyString, assertTimeMs, assertU32, assertU64 } from "./validate.js";
+import { assertU32, assertU64 } from "./validate.js";
 
 /** The database type {@link LevelStorage} uses: binary keys and values. */
 export type LevelDb = ClassicLevel<Uint8Array, Uint8Array>;
@@ -42,6 +41,8 @@ export class LevelWriteBatch implements WriteBatch {
   readonly #values: (Uint8Array | undefined)[] = [];
   readonly #database: (action: string) => LevelDb | Promise<LevelDb>;
   readonly #failed: ((err: StorageError) => void) | undefined;
+  /** The dedupe snapshot to write, last of all (it needs a read of the old chunk count). */
+  #snapshot: Uint8Array | undefined;
   /** Builder calls, which is what `length` reports. */
   #length = 0;
   #written = false;
@@ -118,14 +119,10 @@ export class LevelWriteBatch implements WriteBatch {
     return this.#counted();
   }
 
-  putDedupe(topicId: number, messageId: string, partition: number, offset: bigint, timeMs: number): this {
+  putDedupeSnapshot(snapshot: Uint8Array): this {
     this.#assertNotWritten();
-    assertU32("topicId", topicId);
-    assertNonEmptyString("messageId", messageId);
-    assertU32("partition", partition);
-    assertU64("offset", offset);
-    assertTimeMs("timeMs", timeMs);
-    this.#put(dedupeKey(topicId, timeMs, messageId), encodeDedupeValue(partition, offset));
+    if (!(snapshot instanceof Uint8Array)) throw new RangeError("a dedupe snapshot must be a Uint8Array");
+    this.#snapshot = snapshot;
     return this.#counted();
   }
 
@@ -133,11 +130,16 @@ export class LevelWriteBatch implements WriteBatch {
     this.#assertNotWritten();
     this.#written = true;
     const db = await this.#database("writing a batch");
-    if (this.#keys.length === 0) return;
+    if (this.#keys.length === 0 && this.#snapshot === undefined) return;
     const keys = this.#keys;
     const values = this.#values;
     let chained: ReturnType<LevelDb["batch"]> | undefined;
     try {
+      if (this.#snapshot !== undefined) {
+        const writes = snapshotWrites(this.#snapshot, (await readSnapshotHeader(db))?.chunks ?? 0);
+        keys.push(...writes.keys);
+        values.push(...writes.values);
+      }
       // A chained batch, never the array form: the array form costs 4-5x more
       // JavaScript CPU per operation (BASELINES.md).
       chained = db.batch();

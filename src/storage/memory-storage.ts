@@ -5,12 +5,10 @@
  */
 
 import { decodeGroupPartitionState, encodeGroupPartitionState } from "./group-state-codec.js";
-import { MemoryDedupeEntries } from "./memory-dedupe.js";
 import { MemoryPartitionLog } from "./memory-partition-log.js";
 import { assertGroupMeta, assertTopicMeta } from "./meta-codec.js";
 import {
   StorageError,
-  type DedupeRecord,
   type GroupMeta,
   type GroupPartitionState,
   type PartitionBounds,
@@ -21,7 +19,7 @@ import {
   type TopicMeta,
   type WriteBatch,
 } from "./storage.js";
-import { assertNonEmptyString, assertReadLimits, assertTimeMs, assertU32, assertU64 } from "./validate.js";
+import { assertReadLimits, assertU32, assertU64 } from "./validate.js";
 
 /** What a batch does to the state, prepared by the builder methods. */
 type Operation = (state: MemoryState) => void;
@@ -34,7 +32,7 @@ interface MemoryState {
   /** `${groupId}/${partition}` -> encoded state, so reads decode a fresh copy. */
   readonly groupStates: Map<string, Uint8Array>;
   readonly deletedTopics: Set<number>;
-  readonly dedupe: MemoryDedupeEntries;
+  dedupeSnapshot: Uint8Array | undefined;
   nextIds: { nextTopicId: number; nextGroupId: number };
 }
 
@@ -55,7 +53,7 @@ export class MemoryStorage implements Storage {
     groups: new Map(),
     groupStates: new Map(),
     deletedTopics: new Set(),
-    dedupe: new MemoryDedupeEntries(),
+    dedupeSnapshot: undefined,
     nextIds: { nextTopicId: 1, nextGroupId: 1 },
   };
   #open = false;
@@ -145,7 +143,6 @@ export class MemoryStorage implements Storage {
     const state = this.#require("purging deleted topics");
     for (const topicId of state.deletedTopics) {
       state.logs.delete(topicId);
-      state.dedupe.deleteBefore(topicId);
     }
     state.deletedTopics.clear();
   }
@@ -173,20 +170,10 @@ export class MemoryStorage implements Storage {
     return this.#require("measuring a partition").logs.get(topicId)?.get(partition)?.bytes(from) ?? 0;
   }
 
-  /** See {@link Storage.loadDedupe}. */
-  async loadDedupe(since: ReadonlyMap<number, number>): Promise<DedupeRecord[]> {
-    for (const [topicId, ms] of since) {
-      assertU32("topicId", topicId);
-      assertTimeMs("since", ms);
-    }
-    return this.#require("loading dedupe entries").dedupe.load(since);
-  }
-
-  /** See {@link Storage.deleteDedupe}. */
-  async deleteDedupe(topicId: number, beforeMs: number): Promise<void> {
-    assertU32("topicId", topicId);
-    assertTimeMs("beforeMs", beforeMs);
-    this.#require("deleting dedupe entries").dedupe.deleteBefore(topicId, beforeMs);
+  /** See {@link Storage.loadDedupeSnapshot}. */
+  async loadDedupeSnapshot(): Promise<Uint8Array | undefined> {
+    const snapshot = this.#require("loading the dedupe snapshot").dedupeSnapshot;
+    return snapshot === undefined ? undefined : copy(snapshot);
   }
 
   #apply(operations: readonly Operation[]): void {
@@ -285,14 +272,12 @@ class MemoryWriteBatch implements WriteBatch {
     });
   }
 
-  putDedupe(topicId: number, messageId: string, partition: number, offset: bigint, timeMs: number): this {
-    assertU32("topicId", topicId);
-    assertNonEmptyString("messageId", messageId);
-    assertU32("partition", partition);
-    assertU64("offset", offset);
-    assertTimeMs("timeMs", timeMs);
-    const record: DedupeRecord = { topicId, messageId, partition, offset, timeMs };
-    return this.#add((state) => state.dedupe.put(record));
+  putDedupeSnapshot(snapshot: Uint8Array): this {
+    if (!(snapshot instanceof Uint8Array)) throw new RangeError("a dedupe snapshot must be a Uint8Array");
+    return this.#add((state) => {
+      // Copied when written, like record values.
+      state.dedupeSnapshot = copy(snapshot);
+    });
   }
 
   async write(_options: { sync: boolean }): Promise<void> {

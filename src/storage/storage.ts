@@ -73,19 +73,6 @@ export interface PartitionBounds {
   readonly end: bigint;
 }
 
-/**
- * A durable dedupe entry: `messageId` was first published to the topic at
- * `timeMs` and stored at `partition`/`offset`.
- */
-export interface DedupeRecord {
-  readonly topicId: number;
-  readonly messageId: string;
-  readonly partition: number;
-  readonly offset: bigint;
-  /** Milliseconds since the epoch. */
-  readonly timeMs: number;
-}
-
 /** Everything the broker loads at start, without reading any log. */
 export interface StoredState {
   /** In id order. */
@@ -131,12 +118,11 @@ export interface WriteBatch {
   putGroupPartition(groupId: number, partition: number, state: GroupPartitionState): this;
   setNextIds(nextTopicId: number, nextGroupId: number): this;
   /**
-   * Records that `messageId` (not empty) was published to the topic at
-   * `timeMs` (a non-negative safe integer) and stored at `partition`/`offset`.
-   * Written in the same batch as the record, so the entry is durable exactly
-   * when the record is. A later put of the same topic, id and time replaces it.
+   * Replaces the saved dedupe index (opaque bytes the broker encodes; any
+   * length, empty included) with `snapshot`. One per storage, durable exactly
+   * when the rest of the batch is.
    */
-  putDedupe(topicId: number, messageId: string, partition: number, offset: bigint, timeMs: number): this;
+  putDedupeSnapshot(snapshot: Uint8Array): this;
   /** How many builder calls the batch holds (each counts one, whatever it writes). */
   readonly length: number;
   /**
@@ -194,7 +180,7 @@ export interface Storage {
    */
   batch(): WriteBatch;
   /**
-   * Removes the data (records and dedupe entries) of deleted topics (marked by {@link WriteBatch.deleteTopic}),
+   * Removes the records of deleted topics (marked by {@link WriteBatch.deleteTopic}),
    * in chunks, so it can run in the background. Safe to call again after a crash.
    */
   purgeDeleted(): Promise<void>;
@@ -213,17 +199,8 @@ export interface Storage {
    * its files, compressed, and may leave out the most recent writes.
    */
   partitionBytes(topicId: number, partition: number, from?: bigint): Promise<number>;
-  /**
-   * Loads the dedupe entries of the topics in `since` (topic id -> the
-   * earliest time to load, in ms): entries older than that are left out.
-   * Ordered by topic id, then by time. Other topics' entries are not read.
-   */
-  loadDedupe(since: ReadonlyMap<number, number>): Promise<DedupeRecord[]>;
-  /**
-   * Removes the topic's dedupe entries with a time before `beforeMs`, in
-   * chunks. Entries of deleted topics go with {@link purgeDeleted}.
-   */
-  deleteDedupe(topicId: number, beforeMs: number): Promise<void>;
+  /** The last dedupe snapshot written ({@link WriteBatch.putDedupeSnapshot}); `undefined` if none. */
+  loadDedupeSnapshot(): Promise<Uint8Array | undefined>;
 }
 
 /** The most records {@link Storage.deleteRecords} removes per storage write. */

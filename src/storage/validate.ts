@@ -33,15 +33,3 @@ export function assertReadLimits(maxRecords: number, maxBytes: number): void {
   }
   if (!(maxBytes >= 1)) throw new RangeError(`maxBytes must be at least 1, got ${maxBytes}`);
 }
-
-/** Throws `RangeError` unless `value` is a non-negative safe integer (a time in ms). */
-export function assertTimeMs(name: string, value: number): void {
-  if (!Number.isSafeInteger(value) || value < 0) {
-    throw new RangeError(`${name} must be a non-negative safe integer, got ${String(value)}`);
-  }
-}
-
-/** Throws `RangeError` unless `value` is a non-empty string. */
-export function assertNonEmptyString(name: string, value: string): void {
-  if (typeof value !== "string" || value === "") throw new RangeError(`${name} must be a non-empty string`);
-}

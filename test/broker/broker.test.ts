@@ -31,8 +31,7 @@ function counting(storage: MemoryStorage): { storage: Storage; writes: () => num
     purgeDeleted: () => storage.purgeDeleted(),
     deleteRecords: (t, p, f, to) => storage.deleteRecords(t, p, f, to),
     partitionBytes: (t, p, f) => storage.partitionBytes(t, p, f),
-    loadDedupe: (since) => storage.loadDedupe(since),
-    deleteDedupe: (t, before) => storage.deleteDedupe(t, before),
+    loadDedupeSnapshot: () => storage.loadDedupeSnapshot(),
     batch: () => {
       const batch = storage.batch();
       const write = batch.write.bind(batch);
@@ -135,8 +134,9 @@ describe("leases", () => {
     await broker.createTopic("t", topicSettings);
     const sub = await broker.groups.subscribe({ topic: "t", group: "g", maxInFlight: 0 });
     const waiting = sub.next();
-    await broker.close();
+    const closed = broker.close();
     await expect(waiting).rejects.toMatchObject({ code: "unavailable" });
+    await closed;
   });
 });
 

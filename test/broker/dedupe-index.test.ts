@@ -1,21 +1,22 @@
 import { describe, expect, it } from "vitest";
-import { DedupeIndex, restoreDedupe } from "../../src/broker/dedupe-index.js";
-import { MemoryStorage } from "../../src/storage/memory-storage.js";
-import { topic } from "../storage/storage-contract-helpers.js";
+import { DedupeIndex } from "../../src/broker/dedupe-index.js";
+import { decodeDedupeSnapshot, encodeDedupeSnapshot } from "../../src/broker/dedupe-snapshot.js";
+import { hashMessageId } from "../../src/broker/id-hash.js";
 
 const T0 = 1_700_000_000_000;
 const WINDOW = 1000;
 
-function index(maxEntries = 1000): { index: DedupeIndex; fullCalls: () => number } {
+function index(maxEntries = 1000, windows = new Map<number, number>()): { index: DedupeIndex; fullCalls: () => number } {
   let calls = 0;
-  return { index: new DedupeIndex(maxEntries, () => calls++), fullCalls: () => calls };
+  const windowOf = (topicId: number): number => windows.get(topicId) ?? WINDOW;
+  return { index: new DedupeIndex(maxEntries, windowOf, () => calls++), fullCalls: () => calls };
 }
 
 describe("dedupe index", () => {
   it("finds an id within its window with its first position, and not from the window's end on", () => {
     const { index: ix } = index();
-    ix.add(1, "a", 3, 42n, T0, WINDOW);
-    expect(ix.find(1, "a", WINDOW, T0 + WINDOW - 1)).toMatchObject({ partition: 3, offset: 42n, timeMs: T0 });
+    ix.add(1, "a", 3, 42n, T0);
+    expect(ix.find(1, "a", WINDOW, T0 + WINDOW - 1)).toEqual({ partition: 3, offset: 42n, timeMs: T0 });
     expect(ix.find(1, "a", WINDOW, T0 + WINDOW)).toBeUndefined();
     expect(ix.find(2, "a", WINDOW, T0)).toBeUndefined();
     expect(ix.find(1, "b", WINDOW, T0)).toBeUndefined();
@@ -23,117 +24,158 @@ describe("dedupe index", () => {
 
   it("applies the window asked for at lookup, so a shorter window takes effect at once", () => {
     const { index: ix } = index();
-    ix.add(1, "a", 0, 0n, T0, 60_000);
+    ix.add(1, "a", 0, 0n, T0);
     expect(ix.find(1, "a", 60_000, T0 + 5000)).toBeDefined();
     expect(ix.find(1, "a", 5000, T0 + 5000)).toBeUndefined();
   });
 
-  it("forgets expired entries as newer ones arrive, and on expire()", () => {
+  it("keeps offsets up to 2^53 exact", () => {
     const { index: ix } = index();
-    for (let i = 0; i < 10; i++) ix.add(1, `m${i}`, 0, BigInt(i), T0 + i * 100, WINDOW);
+    ix.add(1, "big", 0, 2n ** 53n - 1n, T0);
+    expect(ix.find(1, "big", WINDOW, T0)?.offset).toBe(2n ** 53n - 1n);
+  });
+
+  it("forgets expired entries from the head as newer ones arrive, and on expire(), under each topic's window", () => {
+    const windows = new Map([[2, 100_000]]);
+    const { index: ix } = index(1000, windows);
+    for (let i = 0; i < 10; i++) ix.add(1, `m${i}`, 0, BigInt(i), T0 + i * 100);
     expect(ix.size).toBe(10);
-    ix.add(1, "late", 0, 10n, T0 + 1450, WINDOW);
+    ix.add(1, "late", 0, 10n, T0 + 1450);
     // m0..m4 (times up to T0+400) expired by T0+1450.
     expect(ix.size).toBe(6);
     expect(ix.find(1, "m4", WINDOW, T0 + 1300)).toBeUndefined();
-    ix.expire(1, WINDOW, T0 + 10_000);
-    expect(ix.size).toBe(0);
+    ix.add(2, "long", 0, 0n, T0 + 1500);
+    ix.expire(T0 + 10_000);
     expect(ix.topicSize(1)).toBe(0);
+    expect(ix.topicSize(2)).toBe(1);
+    ix.expire(T0 + 1500 + 100_000);
+    expect(ix.size).toBe(0);
   });
 
   it("replaces an expired entry of the same id with the new position", () => {
     const { index: ix } = index();
-    ix.add(1, "a", 0, 1n, T0, WINDOW);
-    ix.add(1, "a", 2, 9n, T0 + WINDOW, WINDOW);
+    ix.add(1, "a", 0, 1n, T0);
+    ix.add(1, "a", 2, 9n, T0 + WINDOW);
     expect(ix.find(1, "a", WINDOW, T0 + WINDOW)).toMatchObject({ partition: 2, offset: 9n });
     expect(ix.size).toBe(1);
   });
 
-  it("withdraws an entry whose write failed", () => {
+  it("withdraws an entry whose write failed, but not one that points elsewhere since", () => {
     const { index: ix } = index();
-    const e = ix.add(1, "a", 0, 1n, T0, WINDOW);
-    ix.withdraw(e);
+    ix.add(1, "a", 0, 1n, T0);
+    ix.withdraw(1, "a", 0, 2n);
+    expect(ix.size).toBe(1);
+    ix.withdraw(1, "a", 0, 1n);
     expect(ix.find(1, "a", WINDOW, T0)).toBeUndefined();
     expect(ix.size).toBe(0);
-    ix.withdraw(e);
+    ix.withdraw(1, "a", 0, 1n);
     expect(ix.size).toBe(0);
   });
 
   it("evicts the oldest entries broker-wide beyond the cap, and reports it once", () => {
     const { index: ix, fullCalls } = index(3);
-    ix.add(1, "a", 0, 0n, T0, 60_000);
-    ix.add(2, "b", 0, 0n, T0 + 1, 60_000);
-    ix.add(1, "c", 0, 1n, T0 + 2, 60_000);
+    ix.add(1, "a", 0, 0n, T0);
+    ix.add(2, "b", 0, 0n, T0 + 1);
+    ix.add(1, "c", 0, 1n, T0 + 2);
     expect(fullCalls()).toBe(0);
-    ix.add(2, "d", 0, 1n, T0 + 3, 60_000);
-    ix.add(3, "e", 0, 0n, T0 + 4, 60_000);
+    ix.add(2, "d", 0, 1n, T0 + 3);
+    ix.add(3, "e", 0, 0n, T0 + 4);
     expect(fullCalls()).toBe(1);
     expect(ix.size).toBe(3);
     const now = T0 + 5;
-    expect(["1/a", "2/b", "1/c", "2/d", "3/e"].filter((k) => ix.find(Number(k[0]), k.slice(2), 60_000, now))).toEqual([
+    expect(["1/a", "2/b", "1/c", "2/d", "3/e"].filter((k) => ix.find(Number(k[0]), k.slice(2), WINDOW, now))).toEqual([
       "1/c",
       "2/d",
       "3/e",
     ]);
   });
 
-  it("stays within the cap over many adds across topics", () => {
-    const { index: ix } = index(100);
-    for (let i = 0; i < 10_000; i++) ix.add(i % 7, `m${i}`, 0, BigInt(i), T0 + i, 3_600_000);
-    expect(ix.size).toBe(100);
-    expect(ix.find(9_999 % 7, "m9999", 3_600_000, T0 + 10_000)).toBeDefined();
-    expect(ix.find(9_899 % 7, "m9899", 3_600_000, T0 + 10_000)).toBeUndefined();
+  it("stays exact and within the cap over many adds, removals and ring growth across topics", () => {
+    const cap = 5000;
+    const { index: ix } = index(cap, new Map([0, 1, 2, 3, 4, 5, 6].map((t) => [t, 3_600_000])));
+    // A plain model of what must be live: the newest `cap` ids not withdrawn.
+    const model = new Map<string, bigint>();
+    const order: string[] = [];
+    for (let i = 0; i < 40_000; i++) {
+      const t = i % 7;
+      const id = `m${i}`;
+      ix.add(t, id, 0, BigInt(i), T0 + i);
+      model.set(`${t}/${id}`, BigInt(i));
+      order.push(`${t}/${id}`);
+      while (model.size > cap) model.delete(order.shift()!);
+      if (i % 3 === 0) {
+        // Withdraw an earlier one now and then: dead slots in the middle of the ring.
+        const j = i - 2;
+        if (j >= 0 && model.has(`${j % 7}/m${j}`)) {
+          ix.withdraw(j % 7, `m${j}`, 0, BigInt(j));
+          model.delete(`${j % 7}/m${j}`);
+        }
+      }
+    }
+    expect(ix.size).toBe(model.size);
+    const now = T0 + 40_000;
+    for (let i = 0; i < 40_000; i++) {
+      const key = `${i % 7}/m${i}`;
+      const hit = ix.find(i % 7, `m${i}`, 3_600_000, now);
+      expect(hit?.offset, key).toBe(model.get(key));
+    }
   });
 
-  it("forgets a topic's entries on clear() and dropTopic(), leaving other topics'", () => {
+  it("forgets a topic's entries on clear(), leaving other topics'", () => {
     const { index: ix } = index();
-    ix.add(1, "a", 0, 0n, T0, WINDOW);
-    ix.add(2, "a", 0, 0n, T0, WINDOW);
-    ix.add(3, "a", 0, 0n, T0, WINDOW);
+    ix.add(1, "a", 0, 0n, T0);
+    ix.add(2, "a", 0, 0n, T0);
     ix.clear(1);
-    ix.dropTopic(2);
     expect(ix.find(1, "a", WINDOW, T0)).toBeUndefined();
-    expect(ix.find(2, "a", WINDOW, T0)).toBeUndefined();
-    expect(ix.find(3, "a", WINDOW, T0)).toBeDefined();
+    expect(ix.find(2, "a", WINDOW, T0)).toBeDefined();
     expect(ix.size).toBe(1);
   });
 
-  it("tracks which stored entries may still need deleting", () => {
+  it("keeps ids apart whatever their characters and length", () => {
     const { index: ix } = index();
-    expect(ix.mayHoldStoredBefore(1, T0)).toBe(false);
-    ix.assumeStored(1);
-    expect(ix.mayHoldStoredBefore(1, T0)).toBe(true);
-    ix.storedDeletedBefore(1, T0);
-    expect(ix.mayHoldStoredBefore(1, T0 + 1)).toBe(false);
-    ix.add(1, "a", 0, 0n, T0 + 10, WINDOW);
-    expect(ix.mayHoldStoredBefore(1, T0 + 10)).toBe(false);
-    expect(ix.mayHoldStoredBefore(1, T0 + 11)).toBe(true);
-    // Deleting up to a time before the newest entry leaves the newer ones stored.
-    ix.storedDeletedBefore(1, T0 + 5);
-    expect(ix.mayHoldStoredBefore(1, T0 + 11)).toBe(true);
-    ix.storedDeletedBefore(1, T0 + 11);
-    expect(ix.mayHoldStoredBefore(1, Number.MAX_SAFE_INTEGER)).toBe(false);
+    const ids = ["x", "X", "ünïcødé 🚀", "a\u0000b", "ab", "k".repeat(10_000), "k".repeat(9_999)];
+    ids.forEach((id, i) => ix.add(1, id, 0, BigInt(i), T0));
+    ids.forEach((id, i) => expect(ix.find(1, id, WINDOW, T0)?.offset).toBe(BigInt(i)));
+    expect(ix.find(1, "", WINDOW, T0)).toBeUndefined();
   });
 
-  it("restores the stored entries still inside their topic's window, oldest first under the cap", async () => {
-    const storage = new MemoryStorage();
-    await storage.open();
-    await storage
-      .batch()
-      .putDedupe(1, "old", 0, 0n, T0 - 2000)
-      .putDedupe(1, "a", 0, 1n, T0 - 500)
-      .putDedupe(2, "b", 1, 5n, T0 - 400)
-      .putDedupe(2, "c", 1, 6n, T0 - 300)
-      .putDedupe(3, "off", 0, 0n, T0)
-      .write({ sync: false });
-    const { index: ix } = index(2);
-    const topics = [topic(1, { dedupeWindowMs: WINDOW }), topic(2, { dedupeWindowMs: WINDOW }), topic(3, { dedupeWindowMs: 0 })];
-    await restoreDedupe(ix, storage, topics, T0);
-    expect(ix.find(1, "old", WINDOW, T0)).toBeUndefined();
-    expect(ix.find(1, "a", WINDOW, T0)).toBeUndefined(); // evicted: the oldest under a cap of 2
-    expect(ix.find(2, "b", WINDOW, T0)).toMatchObject({ partition: 1, offset: 5n });
-    expect(ix.find(2, "c", WINDOW, T0)).toMatchObject({ partition: 1, offset: 6n });
-    expect(ix.find(3, "off", WINDOW, T0)).toBeUndefined();
-    expect(ix.mayHoldStoredBefore(3, T0)).toBe(true);
+  it("hashes ids to distinct 96-bit values across a million ids (no collision)", () => {
+    const seen = new Set<string>();
+    const h = new Uint32Array(3);
+    for (let i = 0; i < 1_000_000; i++) {
+      hashMessageId(1, `id-${i}`, h);
+      seen.add(`${h[0]}:${h[1]}:${h[2]}`);
+    }
+    expect(seen.size).toBe(1_000_000);
+  });
+});
+
+describe("dedupe snapshot", () => {
+  it("round-trips the live entries and covered ends, skipping expired entries on restore", () => {
+    const { index: ix } = index();
+    ix.add(1, "a", 0, 5n, T0);
+    ix.add(2, "b", 3, 7n, T0 + 600);
+    ix.add(1, "gone", 0, 6n, T0 + 1);
+    ix.withdraw(1, "gone", 0, 6n);
+    const bytes = encodeDedupeSnapshot(ix, [
+      { topicId: 1, partition: 0, end: 7n },
+      { topicId: 2, partition: 3, end: 8n },
+    ]);
+    const snapshot = decodeDedupeSnapshot(bytes)!;
+    expect(snapshot.ends).toEqual(new Map([["1/0", 7n], ["2/3", 8n]]));
+    const { index: restored } = index();
+    snapshot.forEach((t, h0, h1, h2, p, o, time) => restored.restore(t, h0, h1, h2, p, o, time, T0 + WINDOW));
+    expect(restored.size).toBe(1);
+    expect(restored.find(2, "b", WINDOW, T0 + WINDOW)).toEqual({ partition: 3, offset: 7n, timeMs: T0 + 600 });
+    expect(restored.find(1, "gone", WINDOW, T0 + WINDOW)).toBeUndefined();
+  });
+
+  it("refuses bytes it did not write, or cut short", () => {
+    const { index: ix } = index();
+    ix.add(1, "a", 0, 5n, T0);
+    const bytes = encodeDedupeSnapshot(ix, [{ topicId: 1, partition: 0, end: 6n }]);
+    expect(decodeDedupeSnapshot(bytes.subarray(0, bytes.length - 1))).toBeUndefined();
+    expect(decodeDedupeSnapshot(new Uint8Array(40))).toBeUndefined();
+    expect(decodeDedupeSnapshot(new Uint8Array(0))).toBeUndefined();
   });
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { Broker } from "../../src/broker/broker.js";
+import { decodeDedupeSnapshot } from "../../src/broker/dedupe-snapshot.js";
 import type { Logger } from "../../src/broker/logger.js";
 import type { BrokerLimits, TopicSettings } from "../../src/broker/types.js";
 import { MemoryStorage } from "../../src/storage/memory-storage.js";
@@ -23,6 +24,29 @@ async function open(mem = new MemoryStorage(), clock = new ManualClock(), limits
 
 async function stored(mem: MemoryStorage, topicId = 1, partition = 0): Promise<string[]> {
   return (await mem.readRecords(topicId, partition, 0n, 1000, Infinity)).map((r) => text(r.value));
+}
+
+/** A logger that keeps the messages of warnings. */
+function recordingLogger(warnings: string[]): Logger {
+  const logger: Logger = {
+    debug() {},
+    info() {},
+    error() {},
+    warn: (_obj, message) => void warnings.push(message ?? ""),
+    child: () => logger,
+  };
+  return logger;
+}
+
+/** Counts the record reads of `mem` from now on. */
+function countReads(mem: MemoryStorage): () => number {
+  let reads = 0;
+  const read = mem.readRecords.bind(mem);
+  mem.readRecords = (...args) => {
+    reads++;
+    return read(...args);
+  };
+  return () => reads;
 }
 
 describe("dedupe on publish", () => {
@@ -101,7 +125,10 @@ describe("dedupe on publish", () => {
       { partition: 0, offset: 0n },
       { partition: 0, offset: 1n },
     ]);
-    expect(await mem.loadDedupe(new Map([[1, 0]]))).toEqual([]);
+    await broker.close();
+    let saved = 0;
+    decodeDedupeSnapshot((await mem.loadDedupeSnapshot())!)!.forEach(() => saved++);
+    expect(saved).toBe(0);
   });
 
   it("keeps topics apart", async () => {
@@ -119,26 +146,67 @@ describe("dedupe on publish", () => {
     });
   });
 
-  it("deletes expired entries from storage in the retention pass", async () => {
+  it("saves the index at shutdown and starts from it without re-reading records", async () => {
+    const { mem, clock, broker } = await open();
+    await broker.createTopic("t", settings({ partitions: 2 }));
+    const first = await broker.publish("t", [msg("a", "id-a", 0), msg("b", "id-b", 1)]);
+    await broker.close();
+    expect(await mem.loadDedupeSnapshot()).toBeInstanceOf(Uint8Array);
+    const reads = countReads(mem);
+    const reopened = await open(mem, clock);
+    expect(reads()).toBe(0);
+    const again = await reopened.broker.publish("t", [msg("a2", "id-a", 1), msg("b2", "id-b", 0)]);
+    expect(again).toEqual(first.map((r) => ({ ...r, duplicate: true })));
+  });
+
+  it("after a crash, re-reads only the records written since the saved index, and finds their ids", async () => {
+    const { mem, clock, broker } = await open();
+    await broker.createTopic("t", settings({ partitions: 2 }));
+    await broker.publish("t", [msg("a", "before", 0)]);
+    await broker.close();
+    const second = await open(mem, clock);
+    const after = await second.broker.publish("t", [msg("b", "after", 1), msg("c", "", 1)]);
+    // A crash: the broker never closes, storage is simply opened again.
+    await mem.close();
+    const reads = countReads(mem);
+    const third = await open(mem, clock);
+    // Partition 0 is covered by the saved index; partition 1 is re-read from offset 0.
+    expect(reads()).toBeGreaterThan(0);
+    const again = await third.broker.publish("t", [msg("a2", "before", 1), msg("b2", "after", 0)]);
+    expect(again).toEqual([
+      { partition: 0, offset: 0n, duplicate: true },
+      { ...after[0], duplicate: true },
+    ]);
+  });
+
+  it("after a crash with no saved index, re-reads the records inside the window only", async () => {
     const { mem, clock, broker } = await open();
     await broker.createTopic("t", settings());
-    await broker.publish("t", [msg("a", "old")]);
+    await broker.publish("t", [msg("old", "old")]);
     clock.advance(WINDOW);
-    await broker.publish("t", [msg("b", "new")]);
-    await broker.runRetention();
-    expect((await mem.loadDedupe(new Map([[1, 0]]))).map((e) => e.messageId)).toEqual(["new"]);
+    await broker.publish("t", [msg("new", "new")]);
+    await mem.close();
+    const reopened = await open(mem, clock);
+    const again = await reopened.broker.publish("t", [msg("old2", "old"), msg("new2", "new")]);
+    expect(again.map((r) => r.duplicate ?? false)).toEqual([false, true]);
+  });
+
+  it("ignores an unreadable saved index with a warning, and re-reads instead", async () => {
+    const warnings: string[] = [];
+    const logger = recordingLogger(warnings);
+    const { mem, clock, broker } = await open();
+    await broker.createTopic("t", settings());
+    await broker.publish("t", [msg("a", "id")]);
+    await broker.close();
+    await mem.batch().putDedupeSnapshot(Uint8Array.of(1, 2, 3)).write({ sync: false });
+    const reopened = await open(mem, clock, {}, logger);
+    expect(warnings.some((w) => w.includes("dedupe index is unreadable"))).toBe(true);
+    expect((await reopened.broker.publish("t", [msg("b", "id")]))[0]!.duplicate).toBe(true);
   });
 
   it("forgets the oldest ids beyond --dedupe-max-entries, warning once", async () => {
     const warnings: string[] = [];
-    const logger: Logger = {
-      debug() {},
-      info() {},
-      error() {},
-      warn: (_obj, message) => void warnings.push(message ?? ""),
-      child: () => logger,
-    };
-    const { broker } = await open(undefined, undefined, { dedupeMaxEntries: 2 }, logger);
+    const { broker } = await open(undefined, undefined, { dedupeMaxEntries: 2 }, recordingLogger(warnings));
     await broker.createTopic("t", settings());
     await broker.publish("t", [msg("1", "a"), msg("2", "b"), msg("3", "c"), msg("4", "d")]);
     const again = await broker.publish("t", [msg("5", "a"), msg("6", "d")]);

@@ -273,6 +273,49 @@ describe("acknowledgements across a restart", () => {
   });
 });
 
+describe("dedupe across a restart", () => {
+  /** Publishes `ids` (payload = id) to partition 0 and returns whether each was a duplicate. */
+  async function publishIds(p: BrokerProcess, ids: string[]): Promise<boolean[]> {
+    const req = create(PublishRequestSchema, {
+      topic: "t",
+      messages: ids.map((id) => ({ payload: enc.encode(id), messageId: id, partition: 0 })),
+    });
+    const res = await new Promise<PublishResponse>((resolve, reject) =>
+      (p.clients.broker as unknown as { publish: Function }).publish(req, (err: ServiceError | null, r: PublishResponse) =>
+        err ? reject(err) : resolve(r),
+      ),
+    );
+    return res.results.map((r) => r.duplicate);
+  }
+
+  const ids = (from: number, n: number): string[] => Array.from({ length: n }, (_, i) => `id-${from + i}`);
+
+  it("answers ids published before a SIGTERM as duplicates, from the index saved at shutdown", async () => {
+    const p = await BrokerProcess.start();
+    await createTopic(p, "t", 1);
+    expect(await publishIds(p, ids(0, 500))).toEqual(Array(500).fill(false));
+    expect(await p.stop()).toEqual({ code: 0, signal: null });
+    const q = await p.restart();
+    expect(q.logs.some((l) => l["msg"] === "dedupe index rebuilt from the newest records")).toBe(false);
+    expect(await publishIds(q, [...ids(0, 500), "fresh"])).toEqual([...Array(500).fill(true), false]);
+  });
+
+  it("answers ids published before a SIGKILL as duplicates, re-reading the records written since the last save", async () => {
+    const p = await BrokerProcess.start();
+    await createTopic(p, "t", 1);
+    await publishIds(p, ids(0, 300));
+    await p.stop();
+    const q = await p.restart();
+    await publishIds(q, ids(300, 300));
+    q.kill("SIGKILL");
+    expect((await q.exited).signal).toBe("SIGKILL");
+    const r = await q.restart();
+    expect(r.logs.find((l) => l["msg"] === "dedupe index rebuilt from the newest records")).toMatchObject({ scanned: 300 });
+    expect(await publishIds(r, [...ids(0, 600), "fresh"])).toEqual([...Array(600).fill(true), false]);
+    expect(await endOffsets(r, "t")).toEqual([601n]);
+  });
+});
+
 describe("SIGTERM during a publish load", () => {
   it("answers or refuses each publish, keeps every answered one, and exits 0", async () => {
     const p = await BrokerProcess.start();

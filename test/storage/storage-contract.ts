@@ -17,7 +17,7 @@ import {
   type ContractContext,
   type StorageFixture,
 } from "./storage-contract-helpers.js";
-import { dedupeContract } from "./storage-contract-dedupe.js";
+import { dedupeSnapshotContract } from "./storage-contract-dedupe-snapshot.js";
 import { recordContract } from "./storage-contract-records.js";
 import { retentionContract } from "./storage-contract-retention.js";
 
@@ -62,7 +62,7 @@ export function storageContract(name: string, capabilities: StorageCapabilities,
     batchContract(ctx, capabilities);
     recordContract(ctx);
     retentionContract(ctx, capabilities.persistent);
-    dedupeContract(ctx, capabilities.persistent);
+    dedupeSnapshotContract(ctx, capabilities.persistent);
     lifecycleContract(ctx, capabilities);
   });
 }
