@@ -6,6 +6,8 @@ import {
   type ServiceClientConstructor,
   type ServiceDefinition,
 } from "@grpc/grpc-js";
+import type { PublishStreamRequest } from "./gen/sluice/v1/broker_pb.js";
+import { encodePublishStreamRequest } from "./publish-request-encoder.js";
 
 /**
  * The grpc-js method definitions of a protobuf-es service, keyed by the
@@ -16,7 +18,14 @@ export type GrpcServiceDefinition<T extends GenServiceMethods> = {
   readonly [K in keyof T]: MethodDefinition<MessageShape<T[K]["input"]>, MessageShape<T[K]["output"]>>;
 };
 
+/** Hand-written encoders for the messages on hot paths, by type name; they match `toBinary`. */
+const FAST_ENCODERS: Readonly<Record<string, (message: never) => Buffer>> = {
+  "sluice.v1.PublishStreamRequest": (m: PublishStreamRequest) => encodePublishStreamRequest(m.requestId, m.topic, m.messages),
+};
+
 function serializer(schema: DescMessage): (message: unknown) => Buffer {
+  const fast = FAST_ENCODERS[schema.typeName] as ((message: unknown) => Buffer) | undefined;
+  if (fast !== undefined) return fast;
   return (message) => {
     const bytes = toBinary(schema, message as MessageShape<DescMessage>);
     return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
