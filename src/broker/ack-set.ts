@@ -45,6 +45,19 @@ export class AckSet {
     if (start < this.#floor) start = this.#floor;
     if (end <= start) return;
     const r = this.#ranges;
+    // Fast paths for what consumers mostly do: ack at the floor, or just
+    // above every range (several streams each acking its own run).
+    if (start === this.#floor && (r.length === 0 || end < r[0]!)) {
+      this.#floor = end;
+      return;
+    }
+    const last = r.length - 1;
+    if (last > 0 && start >= r[last]!) {
+      if (start === r[last]) r[last] = end;
+      else r.push(start, end);
+      this.#ackedAbove += end - start;
+      return;
+    }
     // First range whose end >= start (it may merge with ours).
     let i = this.#find(start);
     if (i < 0) i = 0;

@@ -1,6 +1,6 @@
 import type { GroupPartitionState, StoredRecord } from "../storage/storage.js";
 import { AckSet } from "./ack-set.js";
-import type { Lease } from "./lease.js";
+import type { LinkedLease } from "./linked-lease.js";
 import { MinHeap } from "./min-heap.js";
 import type { PartitionLog } from "./partition-log.js";
 
@@ -13,15 +13,6 @@ export interface Waiting {
   readonly key: string;
   /** When it may be delivered (ms since the epoch). */
   readonly due: number;
-}
-
-/** A never-delivered record handed out by {@link GroupPartition.takeFresh}. */
-export interface FreshRecord {
-  readonly offset: bigint;
-  readonly value: Uint8Array;
-  readonly key: string;
-  /** Deliveries before a restart (0 normally). */
-  readonly priorAttempts: number;
 }
 
 /** How many fresh records a partition reads ahead for its group. */
@@ -41,7 +32,7 @@ const MAX_PARKED = 100_000;
  */
 export class GroupPartition {
   acks: AckSet;
-  readonly inFlight = new Map<bigint, Lease>();
+  readonly inFlight = new Map<bigint, LinkedLease>();
   readonly waiting = new Map<bigint, Waiting>();
   /** Messages being published to the dead-letter topic, with their key. */
   readonly deadLettering = new Map<bigint, string>();
@@ -142,34 +133,59 @@ export class GroupPartition {
   /**
    * Removes and returns up to `max` never-delivered records (at least one if
    * any, within `maxBytes`). With `keyOf` (ordered groups), a record whose
-   * key is held by an unacknowledged message is parked instead, and a
-   * returned record takes hold of its key.
+   * key is held by an unacknowledged message is parked instead, a returned
+   * record takes hold of its key, and `keys` receives the key of each
+   * returned record, at the same index.
    */
-  takeFresh(max: number, maxBytes: number, now: number, keyOf?: (value: Uint8Array) => string): FreshRecord[] {
+  takeFresh(max: number, maxBytes: number, now: number, keyOf?: (value: Uint8Array) => string, keys?: string[]): StoredRecord[] {
     if (this.#head >= this.#buffer.length) this.#fillFromCache();
-    const out: FreshRecord[] = [];
-    let bytes = 0;
-    while (out.length < max && this.#head < this.#buffer.length) {
-      const r = this.#buffer[this.#head]!;
-      if (out.length > 0 && bytes + r.value.byteLength > maxBytes) break;
-      this.#buffer[this.#head++] = undefined as unknown as StoredRecord; // let it be collected
-      const key = keyOf === undefined ? "" : keyOf(r.value);
-      if (key !== "") {
-        if (this.keyHolders.has(key)) {
-          this.#park(key, r.offset, now);
-          continue;
-        }
-        this.keyHolders.set(key, r.offset);
+    const buffer = this.#buffer;
+    let out: StoredRecord[];
+    if (keyOf === undefined) {
+      // Unordered: the records are handed out as they are, one slice.
+      const from = this.#head;
+      let to = from;
+      let bytes = 0;
+      while (to - from < max && to < buffer.length) {
+        const size = buffer[to]!.value.byteLength;
+        if (to > from && bytes + size > maxBytes) break;
+        bytes += size;
+        to++;
       }
-      bytes += r.value.byteLength;
-      const prior = this.#restoredAttempts.get(r.offset) ?? 0;
-      out.push({ offset: r.offset, value: r.value, key, priorAttempts: prior });
+      out = buffer.slice(from, to);
+      this.#head = to;
+    } else {
+      out = [];
+      let bytes = 0;
+      while (out.length < max && this.#head < buffer.length) {
+        const r = buffer[this.#head]!;
+        if (out.length > 0 && bytes + r.value.byteLength > maxBytes) break;
+        this.#head++;
+        const key = keyOf(r.value);
+        if (key !== "") {
+          if (this.keyHolders.has(key)) {
+            this.#park(key, r.offset, now);
+            continue;
+          }
+          this.keyHolders.set(key, r.offset);
+        }
+        bytes += r.value.byteLength;
+        out.push(r);
+        keys?.push(key);
+      }
     }
-    if (this.#head >= this.#buffer.length) {
+    // The taken records stay referenced here until the read-ahead (at most
+    // 1 MiB) is used up, then go all at once.
+    if (this.#head >= buffer.length) {
       this.#buffer = [];
       this.#head = 0;
     }
     return out;
+  }
+
+  /** Deliveries of the message at `offset` before a restart (0 normally). */
+  priorAttempts(offset: bigint): number {
+    return this.#restoredAttempts.size === 0 ? 0 : (this.#restoredAttempts.get(offset) ?? 0);
   }
 
   /** Forgets a delivery count from before a restart once the message is settled. */
@@ -244,7 +260,7 @@ export class GroupPartition {
    * read-ahead are forgotten. Returns the leases that were dropped, so their
    * holders can forget them too.
    */
-  reset(offset: bigint): Lease[] {
+  reset(offset: bigint): LinkedLease[] {
     const dropped = [...this.inFlight.values()];
     this.inFlight.clear();
     this.waiting.clear();
@@ -268,7 +284,7 @@ export class GroupPartition {
    * be delivered. Unacknowledged ones count as skipped; the group moves on.
    * Returns the leases that were dropped.
    */
-  trimmedTo(start: bigint, now: number): Lease[] {
+  trimmedTo(start: bigint, now: number): LinkedLease[] {
     if (this.acks.floor >= start) return [];
     let acked = 0n;
     for (const [s, e] of this.acks.ranges()) {
@@ -276,7 +292,7 @@ export class GroupPartition {
       acked += (e < start ? e : start) - s;
     }
     this.skipped += start - this.acks.floor - acked;
-    const dropped: Lease[] = [];
+    const dropped: LinkedLease[] = [];
     for (const [o, l] of this.inFlight) {
       if (o < start) {
         this.inFlight.delete(o);

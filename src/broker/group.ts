@@ -2,8 +2,8 @@ import type { GroupMeta } from "../storage/storage.js";
 import type { BrokerError } from "./broker-error.js";
 import type { Clock } from "./clock.js";
 import type { GroupPartition } from "./group-partition.js";
-import type { Lease } from "./lease.js";
 import { LeaseTimeline } from "./lease-timeline.js";
+import type { LinkedLease } from "./linked-lease.js";
 import { Notifier } from "./notifier.js";
 import { retryDelay } from "./retry-backoff.js";
 import { Subscription } from "./subscription.js";
@@ -19,10 +19,13 @@ export interface Position {
   readonly offset: bigint;
 }
 
-/** One message taken for delivery; `value` is missing for redeliveries until read. */
+/**
+ * Messages taken for delivery: leases, and at the same index each value,
+ * missing for redeliveries until read.
+ */
 export interface Taken {
-  readonly lease: Lease;
-  value: Uint8Array | undefined;
+  readonly leases: LinkedLease[];
+  readonly values: (Uint8Array | undefined)[];
 }
 
 /** What {@link Group.ack} did. */
@@ -125,7 +128,7 @@ export class Group {
   detach(sub: Subscription): void {
     if (!this.consumers.delete(sub.id)) return;
     const now = this.deps.clock.now();
-    for (const lease of sub.leases) {
+    for (const lease of [...sub.leases]) {
       this.#unlease(lease);
       this.#retire(lease.gp, lease.offset, lease.attempt, lease.key, "deadline", now);
     }
@@ -140,35 +143,45 @@ export class Group {
    * redeliveries that are due first, then never-delivered records, rotating
    * over partitions. Starts background reads where read-ahead ran dry.
    */
-  take(sub: Subscription, max: number, maxBytes: number): Taken[] {
+  take(sub: Subscription, max: number, maxBytes: number): Taken {
+    const leases: LinkedLease[] = [];
+    const values: (Uint8Array | undefined)[] = [];
+    const out: Taken = { leases, values };
     // The group's own credit: past it, takers wait for an ack, nack or expiry.
     max = Math.min(max, this.deps.maxInFlight - this.inFlight);
-    if (max <= 0) return [];
+    if (max <= 0) return out;
     const now = this.deps.clock.now();
     const deadline = now + this.meta.ackDeadlineMs;
-    const out: Taken[] = [];
     const n = this.partitions.length;
     const start = this.#rr;
     this.#rr = (start + 1) % n;
     let bytes = 0;
-    for (let k = 0; k < n && out.length < max; k++) {
+    for (let k = 0; k < n && leases.length < max; k++) {
       const gp = this.partitions[(start + k) % n]!;
-      for (const w of gp.takeDue(now, max - out.length)) {
-        out.push({ lease: this.#lease(gp, w.offset, w.attempt + 1, w.key, sub, deadline), value: undefined });
+      for (const w of gp.takeDue(now, max - leases.length)) {
+        leases.push(this.#lease(gp, w.offset, w.attempt + 1, w.key, sub, deadline));
+        values.push(undefined);
       }
     }
     const keyOf = this.meta.ordered ? this.deps.keyOf : undefined;
+    const keys: string[] = [];
     const limit = this.meta.maxDeliveries;
-    for (let k = 0; k < n && out.length < max && bytes < maxBytes; k++) {
+    for (let k = 0; k < n && leases.length < max && bytes < maxBytes; k++) {
       const gp = this.partitions[(start + k) % n]!;
-      for (const r of gp.takeFresh(max - out.length, maxBytes - bytes, now, keyOf)) {
-        if (limit > 0 && r.priorAttempts >= limit) {
+      keys.length = 0;
+      const records = gp.takeFresh(max - leases.length, maxBytes - bytes, now, keyOf, keys);
+      for (let i = 0; i < records.length; i++) {
+        const r = records[i]!;
+        const key = keyOf === undefined ? "" : keys[i]!;
+        const prior = gp.priorAttempts(r.offset);
+        if (limit > 0 && prior >= limit) {
           // Delivered to the limit before a restart: dead-letter instead.
-          this.#deadLetter(gp, r.offset, r.priorAttempts, r.key, "deadline");
+          this.#deadLetter(gp, r.offset, prior, key, "deadline");
           continue;
         }
         bytes += r.value.byteLength;
-        out.push({ lease: this.#lease(gp, r.offset, r.priorAttempts + 1, r.key, sub, deadline), value: r.value });
+        leases.push(this.#lease(gp, r.offset, prior + 1, key, sub, deadline));
+        values.push(r.value);
       }
     }
     for (const gp of this.partitions) {
@@ -185,8 +198,8 @@ export class Group {
       }
     }
     // Delivery counts must survive a restart when a delivery limit applies.
-    if (out.length > 0 && limit > 0) {
-      for (const t of out) t.lease.gp.dirty = true;
+    if (leases.length > 0 && limit > 0) {
+      for (const l of leases) l.gp.dirty = true;
       this.deps.persist(this, false);
     }
     this.#schedule();
@@ -202,6 +215,12 @@ export class Group {
     const ignored: Position[] = [];
     let acked = 0;
     let freed = false;
+    // Acked offsets reach the ack sets as runs of consecutive offsets (a
+    // stream acks its batches in order), not one range operation each.
+    let run: GroupPartition | undefined;
+    let runStart = 0n;
+    let runLength = 0;
+    let runNext = -1;
     for (const pos of positions) {
       const gp = this.partitions[pos.partition];
       let key: string | undefined;
@@ -220,7 +239,17 @@ export class Group {
         ignored.push(pos);
         continue;
       }
-      gp.acks.add(pos.offset);
+      const o = Number(pos.offset);
+      if (gp === run && o === runNext && o <= Number.MAX_SAFE_INTEGER) {
+        runLength++;
+        runNext++;
+      } else {
+        if (run !== undefined) run.acks.addRange(runStart, runStart + BigInt(runLength));
+        run = gp;
+        runStart = pos.offset;
+        runLength = 1;
+        runNext = o + 1;
+      }
       gp.settled(pos.offset);
       if (key !== "") {
         gp.releaseKey(key, pos.offset, now);
@@ -229,6 +258,7 @@ export class Group {
       gp.dirty = true;
       acked++;
     }
+    if (run !== undefined) run.acks.addRange(runStart, runStart + BigInt(runLength));
     const durable = acked > 0 ? this.deps.persist(this, wantDurable) : wantDurable ? Promise.resolve() : undefined;
     if (freed) this.#changed.notify();
     return { acked, ignored, durable };
@@ -362,26 +392,39 @@ export class Group {
     );
   }
 
-  #lease(gp: GroupPartition, offset: bigint, attempt: number, key: string, holder: Subscription, deadline: number): Lease {
-    const lease: Lease = { gp, offset, attempt, key, holder, deadline, bucket: 0 };
+  #lease(gp: GroupPartition, offset: bigint, attempt: number, key: string, holder: Subscription, deadline: number): LinkedLease {
+    const lease: LinkedLease = {
+      gp,
+      offset,
+      attempt,
+      key,
+      holder,
+      deadline,
+      bucket: 0,
+      heldPrev: null,
+      heldNext: null,
+      timePrev: null,
+      timeNext: null,
+      slot: null,
+    };
     gp.inFlight.set(offset, lease);
     holder.leases.add(lease);
     this.#timeline.add(lease);
     return lease;
   }
 
-  #unlease(lease: Lease): void {
+  #unlease(lease: LinkedLease): void {
     lease.gp.inFlight.delete(lease.offset);
     this.#forget(lease);
   }
 
   /** Drops a lease from its holder and the timeline (the partition already dropped it). */
-  #forget(lease: Lease): void {
+  #forget(lease: LinkedLease): void {
     lease.holder.leases.delete(lease);
     this.#timeline.remove(lease);
   }
 
-  #ownLease(sub: Subscription, pos: Position): Lease | undefined {
+  #ownLease(sub: Subscription, pos: Position): LinkedLease | undefined {
     const lease = this.partitions[pos.partition]?.inFlight.get(pos.offset);
     if (lease?.holder === sub) return lease;
     this.ignoredAcks++;

@@ -1,6 +1,6 @@
 import { BrokerError } from "./broker-error.js";
 import type { AckOutcome, Group, Position, Taken } from "./group.js";
-import type { Lease } from "./lease.js";
+import { HeldLeases } from "./held-leases.js";
 
 /** One delivered message, as handed to the transport. */
 export interface Delivery {
@@ -40,8 +40,8 @@ const MAX_BATCH_MESSAGES = 1000;
  * {@link BrokerError} it was closed with, if any.
  */
 export class Subscription implements AsyncIterable<DeliveryBatch> {
-  /** Messages leased to this subscription. */
-  readonly leases = new Set<Lease>();
+  /** Messages leased to this subscription (the group adds and removes them). */
+  readonly leases = new HeldLeases();
   readonly #abort = new AbortController();
   #error: BrokerError | undefined;
 
@@ -113,7 +113,7 @@ export class Subscription implements AsyncIterable<DeliveryBatch> {
       const credit = this.options.maxInFlight - this.leases.size;
       if (credit > 0) {
         const taken = this.group.take(this, Math.min(credit, max), this.options.maxBatchBytes);
-        if (taken.length > 0) {
+        if (taken.leases.length > 0) {
           const batch = await this.#resolve(taken);
           if (batch !== null) return batch;
           continue;
@@ -125,35 +125,40 @@ export class Subscription implements AsyncIterable<DeliveryBatch> {
   }
 
   /** Reads the values of redeliveries; drops messages whose record is gone. */
-  async #resolve(taken: Taken[]): Promise<DeliveryBatch | null> {
-    const missing = taken.filter((t) => t.value === undefined);
+  async #resolve({ leases, values }: Taken): Promise<DeliveryBatch | null> {
+    const missing: number[] = [];
+    for (let i = 0; i < values.length; i++) if (values[i] === undefined) missing.push(i);
     if (missing.length > 0) {
-      const byPartition = new Map<number, Taken[]>();
-      for (const t of missing) {
-        const list = byPartition.get(t.lease.gp.partition) ?? [];
-        list.push(t);
-        byPartition.set(t.lease.gp.partition, list);
+      const byPartition = new Map<number, number[]>();
+      for (const i of missing) {
+        const p = leases[i]!.gp.partition;
+        const list = byPartition.get(p) ?? [];
+        list.push(i);
+        byPartition.set(p, list);
       }
       await Promise.all(
         [...byPartition.values()].map(async (list) => {
-          const values = await list[0]!.lease.gp.log.get(list.map((t) => t.lease.offset));
-          list.forEach((t, i) => (t.value = values[i]));
+          const read = await leases[list[0]!]!.gp.log.get(list.map((i) => leases[i]!.offset));
+          list.forEach((i, k) => (values[i] = read[k]));
         }),
       );
     }
     if (this.closed) return null;
+    // Without a read nothing ran since take(): every lease is still current.
+    const check = missing.length > 0;
     const deliveries: Delivery[] = [];
     const gone: Position[] = [];
-    for (const t of taken) {
-      const l = t.lease;
+    for (let i = 0; i < leases.length; i++) {
+      const l = leases[i]!;
       // The lease may have been acked, expired or released while reading.
-      if (l.gp.inFlight.get(l.offset) !== l) continue;
-      if (t.value === undefined) gone.push({ partition: l.gp.partition, offset: l.offset });
-      else deliveries.push({ partition: l.gp.partition, offset: l.offset, attempt: l.attempt, value: t.value });
+      if (check && l.gp.inFlight.get(l.offset) !== l) continue;
+      const value = values[i];
+      if (value === undefined) gone.push({ partition: l.gp.partition, offset: l.offset });
+      else deliveries.push({ partition: l.gp.partition, offset: l.offset, attempt: l.attempt, value });
     }
     // A record removed from the log (topic or retention) can never be delivered.
     if (gone.length > 0) this.group.ack(gone);
     if (deliveries.length === 0) return null;
-    return { deliveries, deadline: taken[0]!.lease.deadline };
+    return { deliveries, deadline: leases[0]!.deadline };
   }
 }

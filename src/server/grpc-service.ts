@@ -1,6 +1,8 @@
 import type { DescMessage, DescService, MessageShape } from "@bufbuild/protobuf";
 import { fromBinary, toBinary } from "@bufbuild/protobuf";
 import type { MethodDefinition, ServiceDefinition } from "@grpc/grpc-js";
+import { SubscribeRequestSchema } from "../../gen/sluice/v1/broker_pb.js";
+import { decodeSubscribeRequest } from "./subscribe-request-decoder.js";
 
 /**
  * What the deserializer yields for bytes that are not a valid request, so the
@@ -42,9 +44,21 @@ function serializer<T extends DescMessage>(schema: T): (value: unknown) => Buffe
   };
 }
 
+/**
+ * Hand-written decoders for hot-path requests, by message type name. Each
+ * returns undefined for input it does not take, which protobuf-es then
+ * decodes (so results and errors stay exactly protobuf-es's).
+ */
+const FAST_DECODERS: ReadonlyMap<string, (bytes: Uint8Array) => unknown> = new Map([
+  [SubscribeRequestSchema.typeName, decodeSubscribeRequest],
+]);
+
 function deserializer<T extends DescMessage>(schema: T): (bytes: Buffer) => unknown {
+  const fast = FAST_DECODERS.get(schema.typeName);
   return (bytes) => {
     try {
+      const decoded = fast?.(bytes);
+      if (decoded !== undefined) return decoded;
       return fromBinary(schema, bytes);
     } catch (err) {
       return new MalformedRequest(err instanceof Error ? err.message : String(err));

@@ -61,4 +61,32 @@ describe("AckSet", () => {
     for (let o = 0n; o < 2100n; o++) expect(s.has(o)).toBe(o < floor || ref.has(o));
     expect(s.ackedAbove).toBe(BigInt([...ref].filter((o) => o >= floor).length));
   });
+
+  it("agrees with a plain set under random runs, like streams acking their batches", () => {
+    let seed = 11;
+    const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    for (let round = 0; round < 20; round++) {
+      const s = new AckSet(5n);
+      const ref = new Set<bigint>();
+      for (let o = 0n; o < 5n; o++) ref.add(o);
+      let prevEnd = 0n;
+      for (let i = 0; i < 300; i++) {
+        // Half the runs continue just after the previous one, as a stream's do.
+        const start = rand() < 0.5 ? BigInt(Math.floor(rand() * 3000)) : prevEnd + BigInt(Math.floor(rand() * 3));
+        const end = start + BigInt(Math.floor(rand() * 40)) - 2n;
+        prevEnd = end;
+        s.addRange(start, end);
+        for (let o = start; o < end; o++) ref.add(o);
+        let floor = 0n;
+        while (ref.has(floor)) floor++;
+        expect(s.floor).toBe(floor);
+        expect(s.ackedAbove).toBe(BigInt([...ref].filter((o) => o >= floor).length));
+      }
+      for (let o = 0n; o < 3100n; o++) expect(s.has(o)).toBe(ref.has(o));
+      // The ranges stay sorted, disjoint, non-adjacent and above the floor.
+      const flat = s.ranges().flat();
+      for (let k = 1; k < flat.length; k++) expect(flat[k]! > flat[k - 1]!).toBe(true);
+      if (flat.length > 0) expect(flat[0]! > s.floor).toBe(true);
+    }
+  });
 });

@@ -1,0 +1,45 @@
+import type { LinkedLease } from "./linked-lease.js";
+
+/**
+ * The leases one subscription holds: an intrusive doubly-linked list through
+ * the leases' `held*` links, so adding and removing is O(1) with no hash
+ * entry. A lease is in at most one such list (its holder's).
+ */
+export class HeldLeases implements Iterable<LinkedLease> {
+  #head: LinkedLease | null = null;
+  #size = 0;
+
+  /** How many leases are held. */
+  get size(): number {
+    return this.#size;
+  }
+
+  /** Adds a lease that is in no list. */
+  add(lease: LinkedLease): void {
+    lease.heldPrev = null;
+    lease.heldNext = this.#head;
+    if (this.#head !== null) this.#head.heldPrev = lease;
+    this.#head = lease;
+    this.#size++;
+  }
+
+  /** Removes a lease; a lease not in this list is left alone. */
+  delete(lease: LinkedLease): void {
+    const { heldPrev: prev, heldNext: next } = lease;
+    if (prev === null && this.#head !== lease) return;
+    if (prev === null) this.#head = next;
+    else prev.heldNext = next;
+    if (next !== null) next.heldPrev = prev;
+    lease.heldPrev = lease.heldNext = null;
+    this.#size--;
+  }
+
+  /** The leases, newest first; removing the current one while iterating is safe. */
+  *[Symbol.iterator](): Iterator<LinkedLease> {
+    for (let l = this.#head; l !== null; ) {
+      const next = l.heldNext;
+      yield l;
+      l = next;
+    }
+  }
+}
