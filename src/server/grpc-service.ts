@@ -1,7 +1,8 @@
 import type { DescMessage, DescService, MessageShape } from "@bufbuild/protobuf";
 import { fromBinary, toBinary } from "@bufbuild/protobuf";
 import type { MethodDefinition, ServiceDefinition } from "@grpc/grpc-js";
-import { SubscribeRequestSchema } from "../../gen/sluice/v1/broker_pb.js";
+import { PublishStreamRequestSchema, SubscribeRequestSchema } from "../../gen/sluice/v1/broker_pb.js";
+import { decodePublishStreamRequest } from "./publish-request-decoder.js";
 import { decodeSubscribeRequest } from "./subscribe-request-decoder.js";
 
 /**
@@ -49,8 +50,9 @@ function serializer<T extends DescMessage>(schema: T): (value: unknown) => Buffe
  * returns undefined for input it does not take, which protobuf-es then
  * decodes (so results and errors stay exactly protobuf-es's).
  */
-const FAST_DECODERS: ReadonlyMap<string, (bytes: Uint8Array) => unknown> = new Map([
+const FAST_DECODERS: ReadonlyMap<string, (bytes: Uint8Array) => unknown> = new Map<string, (bytes: Uint8Array) => unknown>([
   [SubscribeRequestSchema.typeName, decodeSubscribeRequest],
+  [PublishStreamRequestSchema.typeName, decodePublishStreamRequest],
 ]);
 
 function deserializer<T extends DescMessage>(schema: T): (bytes: Buffer) => unknown {
