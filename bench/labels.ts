@@ -9,6 +9,8 @@ export const LABELS = {
   publishSingleUnary: `publish, ${SINGLE_CALLERS} callers x 1 msg (unary Publish)`,
   publishSingleViaPublisher: `publish, ${SINGLE_CALLERS} callers x 1 msg (awaited Publisher.send)`,
   consume: `consume+ack (1 group, ${CONSUME_STREAMS} streams)`,
+  /** The same row driven by the Go client: "publish, batched (1 publisher)" becomes "publish, batched (1 publisher, Go client)". */
+  goClient: (label: string) => (label.endsWith(")") ? `${label.slice(0, -1)}, Go client)` : `${label} (Go client)`),
   latency: (q: "p50" | "p99" | "p999", at: string) => `latency ${q === "p999" ? "p99.9" : q} @ ${at}`,
 } as const;
 

@@ -5,6 +5,7 @@
 import { cpus, loadavg } from "node:os";
 import path from "node:path";
 import { cleanupAll } from "./children.js";
+import { GoLoadGenerator } from "./go-load-generator.js";
 import { parseOptions, USAGE } from "./options.js";
 import { setAutoMessageId } from "./publisher-options.js";
 import { runNats } from "./peers/nats.js";
@@ -32,7 +33,18 @@ async function main(): Promise<number> {
     `bench: ${cpus().length} cores (${cpus()[0]?.model ?? "?"}), node ${process.version}, load average ${loadavg().map((l) => l.toFixed(2)).join(" ")}\n`,
   );
   const t0 = performance.now();
-  await runSluice(options, results);
+  // Built before any broker starts, so that the compiler does not share the cores with a measurement.
+  let go: GoLoadGenerator | undefined;
+  const goRows = options.only.has("publish-batched") || options.only.has("publish-single") || (options.goConsume && options.only.has("consume"));
+  if (options.goClient && goRows) {
+    const built = await GoLoadGenerator.build(options.messageIds);
+    if (typeof built === "string") results.note(built);
+    else {
+      go = built;
+      process.stderr.write(`bench: Go load generator built (${go.goVersion})\n`);
+    }
+  }
+  await runSluice(options, results, go);
   for (const peer of options.vs) {
     if (peer === "nats") await runNats(options, results);
     if (peer === "rabbitmq") await runRabbitmq(options, results);

@@ -28,6 +28,10 @@ export interface BenchOptions {
   readonly soakMinutes: number;
   /** Publishers give every message an id (the client's default), which the broker dedupes. */
   readonly messageIds: boolean;
+  /** Also drive Sluice with the Go load generator (bench/go), as extra "Go client" rows. */
+  readonly goClient: boolean;
+  /** Also a Go client consume+ack row (off by default: it adds about a minute per size). */
+  readonly goConsume: boolean;
 }
 
 export const USAGE = `Usage: npm run bench -- [options]
@@ -48,6 +52,8 @@ temp dir, runs the workloads, prints a table and writes JSON to bench/results/.
   --backlog N         messages on disk for memory/restart (default: what the run left; 10000000 with --long)
   --soak-minutes N    length of the --long soak (default 10)
   --no-message-ids    publishers set no message ids (no broker dedupe work), as peers' tools do
+  --no-go             skip the Sluice publish rows driven by the Go client (bench/go, built with \`go build\`)
+  --go-consume        add a consume+ack row driven by the Go client (about a minute more per size)
   --out DIR           where the JSON goes (default bench/results)
 `;
 
@@ -68,6 +74,8 @@ export function parseOptions(argv: string[]): BenchOptions | "help" {
       "cpu-prof": { type: "string" },
       out: { type: "string" },
       "no-message-ids": { type: "boolean" },
+      "no-go": { type: "boolean" },
+      "go-consume": { type: "boolean" },
       backlog: { type: "string" },
       "soak-minutes": { type: "string" },
     },
@@ -105,6 +113,8 @@ export function parseOptions(argv: string[]): BenchOptions | "help" {
     cpuProfDir: values["cpu-prof"],
     outDir: values.out ?? "bench/results",
     messageIds: !(values["no-message-ids"] ?? false),
+    goClient: !(values["no-go"] ?? false),
+    goConsume: !(values["no-go"] ?? false) && (values["go-consume"] ?? false),
     backlog: values.backlog === undefined ? (values.long ? 10_000_000 : undefined) : int("backlog", values.backlog, 1),
     soakMinutes: int("soak-minutes", values["soak-minutes"], 10),
   };

@@ -5,6 +5,7 @@
  */
 import { SluiceClient } from "@sluice/client";
 import { removeDir, tempDir } from "./children.js";
+import type { GoLoadGenerator } from "./go-load-generator.js";
 import type { BenchOptions } from "./options.js";
 import { randomPayloads, sleep } from "./payloads.js";
 import { cpuMeter, rssBytes } from "./proc-stats.js";
@@ -52,29 +53,67 @@ async function warmUp(client: SluiceClient): Promise<void> {
   await consumeAck(client, "warmup", "warmup", { streams: CONSUME_STREAMS, count: 100_000 });
 }
 
-/** Runs `f` `runs` times; records the values and the broker's CPU use. */
-async function measure(
-  results: Results,
-  broker: SluiceBroker,
-  m: { workload: string; label: string; size: number; system: string; unit: string; better: "higher" | "lower" },
-  runs: number,
-  f: (run: number) => Promise<number>,
-): Promise<number> {
-  const values: number[] = [];
-  const cpu: number[] = [];
-  for (let r = 0; r < runs; r++) {
-    const meter = cpuMeter(broker.pid);
-    values.push(await f(r));
-    cpu.push(meter.stop());
-  }
-  const extra: Record<string, unknown> = { brokerCores: cpu.map((c) => Number(c.toFixed(2))) };
-  // Broker CPU per message: steadier than the rate when other load shares the cores.
-  if (m.unit === "msg/s") extra["brokerCpuUsPerMsg"] = values.map((v, i) => Number(((cpu[i]! / v) * 1e6).toFixed(2)));
-  results.add({ ...m, runs: values, extra });
-  return median(values);
+/** What a measured row is, as {@link Results.add} takes it, without the runs. */
+interface Row {
+  readonly workload: string;
+  readonly label: string;
+  readonly size: number;
+  readonly system: string;
+  readonly unit: string;
+  readonly better: "higher" | "lower";
+  readonly extra?: Record<string, unknown>;
 }
 
-export async function runSluice(o: BenchOptions, results: Results): Promise<Peaks> {
+/** One row and the function that does one run of it (resolving with the row's value). */
+interface Series {
+  readonly m: Row;
+  readonly f: (run: number) => Promise<number>;
+}
+
+/**
+ * Runs each series `runs` times, interleaved (run 1 of each, then run 2 of
+ * each, ...), so that other sessions' load and the broker's background
+ * LevelDB compaction fall on every series alike rather than on whichever
+ * runs last. Records each series (in the given order) with the broker's CPU
+ * use; resolves with the medians.
+ */
+async function measureInterleaved(results: Results, broker: SluiceBroker, series: readonly Series[], runs: number): Promise<number[]> {
+  const values = series.map((): number[] => []);
+  const cpu = series.map((): number[] => []);
+  for (let r = 0; r < runs; r++) {
+    for (const [i, s] of series.entries()) {
+      const meter = cpuMeter(broker.pid);
+      values[i]!.push(await s.f(r));
+      cpu[i]!.push(meter.stop());
+    }
+  }
+  return series.map(({ m }, i) => {
+    const v = values[i]!;
+    const c = cpu[i]!;
+    const extra: Record<string, unknown> = { ...m.extra, brokerCores: c.map((x) => Number(x.toFixed(2))) };
+    // Broker CPU per message: steadier than the rate when other load shares the cores.
+    if (m.unit === "msg/s") extra["brokerCpuUsPerMsg"] = v.map((x, j) => Number(((c[j]! / x) * 1e6).toFixed(2)));
+    results.add({ ...m, runs: v, extra });
+    return median(v);
+  });
+}
+
+/** Runs `f` `runs` times; records the values and the broker's CPU use. */
+async function measure(results: Results, broker: SluiceBroker, m: Row, runs: number, f: (run: number) => Promise<number>): Promise<number> {
+  return (await measureInterleaved(results, broker, [{ m, f }], runs))[0]!;
+}
+
+/** The extra of rows driven by the Go load generator, so that the JSON tells them apart from the TypeScript client's. */
+const GO_CLIENT = { client: "go" } as const;
+
+/**
+ * Runs the selected workloads against fresh brokers and records Sluice's
+ * rows. With `go`, each publish row (and with --go-consume, the consume row)
+ * is followed by the same workload driven by the Go client, on the same
+ * topic. Resolves with the peaks for the latency rows (TypeScript client
+ * figures only).
+ */
+export async function runSluice(o: BenchOptions, results: Results, go?: GoLoadGenerator): Promise<Peaks> {
   const peaks: Peaks = new Map();
   const has = (w: string) => o.only.has(w as never);
   const dataDir = tempDir("sluice-bench-");
@@ -90,21 +129,25 @@ export async function runSluice(o: BenchOptions, results: Results): Promise<Peak
       await ensureTopic(client, topic);
       if (has("publish-batched")) {
         const count = o.publishCount(size);
-        const rate = await measure(results, broker, { workload: "publish-batched", label: LABELS.publishBatched, size, system: "sluice", unit: "msg/s", better: "higher" }, o.runs, () =>
-          publishBatched(client, topic, payloads, count),
-        );
-        publishRate.set(size, rate);
+        const m: Row = { workload: "publish-batched", label: LABELS.publishBatched, size, system: "sluice", unit: "msg/s", better: "higher" };
+        const series: Series[] = [{ m, f: () => publishBatched(client, topic, payloads, count) }];
+        if (go) series.push({ m: { ...m, label: LABELS.goClient(m.label), extra: GO_CLIENT }, f: () => go.publishBatched(broker.address, topic, size, count) });
+        const [rate] = await measureInterleaved(results, broker, series, o.runs);
+        publishRate.set(size, rate!);
       }
       if (has("publish-single")) {
         await ensureTopic(client, `single-${size}`);
-        await singleRows(results, broker, client, `single-${size}`, payloads, size, "sluice", o);
+        await singleRows(results, broker, client, `single-${size}`, payloads, size, "sluice", o, go);
       }
       if (has("consume")) {
         await fillTo(client, topic, size, o.consumeCount);
-        const rate = await measure(results, broker, { workload: "consume", label: LABELS.consume, size, system: "sluice", unit: "msg/s", better: "higher" }, o.runs, (r) =>
-          consumeAck(client, topic, `consume-${r}`, { streams: CONSUME_STREAMS, count: o.consumeCount }),
-        );
-        peaks.set(size, Math.min(rate, publishRate.get(size) ?? rate));
+        const m: Row = { workload: "consume", label: LABELS.consume, size, system: "sluice", unit: "msg/s", better: "higher" };
+        const series: Series[] = [{ m, f: (r) => consumeAck(client, topic, `consume-${r}`, { streams: CONSUME_STREAMS, count: o.consumeCount }) }];
+        if (go && o.goConsume) {
+          series.push({ m: { ...m, label: LABELS.goClient(m.label), extra: GO_CLIENT }, f: (r) => go.consumeAck(broker.address, topic, `go-consume-${r}`, CONSUME_STREAMS, o.consumeCount) });
+        }
+        const [rate] = await measureInterleaved(results, broker, series, o.runs);
+        peaks.set(size, Math.min(rate!, publishRate.get(size) ?? rate!));
       } else if (publishRate.has(size)) peaks.set(size, publishRate.get(size)!);
       if (has("latency")) {
         const rates: Array<[string, number]> = [[LATENCY_AT_1K, 1000]];
@@ -188,15 +231,20 @@ export function recordLatency(results: Results, system: string, at: string, rate
   }
 }
 
-/** The two single-message rows: unary Publish calls, and awaited sends through one Publisher. */
-async function singleRows(results: Results, broker: SluiceBroker, client: SluiceClient, topic: string, payloads: Buffer[], size: number, system: string, o: BenchOptions): Promise<void> {
+/**
+ * The single-message rows: unary Publish calls, and awaited sends through one
+ * Publisher; with `go`, unary Publish calls from the Go client too (it has no
+ * Publisher).
+ */
+async function singleRows(results: Results, broker: SluiceBroker, client: SluiceClient, topic: string, payloads: Buffer[], size: number, system: string, o: BenchOptions, go?: GoLoadGenerator): Promise<void> {
   const workload = system === "sluice" ? "publish-single" : "fsync-publish-single";
-  await measure(results, broker, { workload, label: LABELS.publishSingleUnary, size, system, unit: "msg/s", better: "higher" }, o.runs, () =>
-    publishSingle(client, topic, payloads, SINGLE_CALLERS, o.singleSeconds),
-  );
-  await measure(results, broker, { workload, label: LABELS.publishSingleViaPublisher, size, system, unit: "msg/s", better: "higher" }, o.runs, () =>
-    publishSingleViaPublisher(client, topic, payloads, SINGLE_CALLERS, o.singleSeconds),
-  );
+  const m: Row = { workload, label: LABELS.publishSingleUnary, size, system, unit: "msg/s", better: "higher" };
+  const series: Series[] = [
+    { m, f: () => publishSingle(client, topic, payloads, SINGLE_CALLERS, o.singleSeconds) },
+    { m: { ...m, label: LABELS.publishSingleViaPublisher }, f: () => publishSingleViaPublisher(client, topic, payloads, SINGLE_CALLERS, o.singleSeconds) },
+  ];
+  if (go) series.push({ m: { ...m, label: LABELS.goClient(m.label), extra: GO_CLIENT }, f: () => go.publishUnary(broker.address, topic, size, SINGLE_CALLERS, o.singleSeconds) });
+  await measureInterleaved(results, broker, series, o.runs);
 }
 
 async function runFsync(o: BenchOptions, results: Results): Promise<void> {

@@ -1,0 +1,153 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"fmt"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	sluice "github.com/sluice-broker/sluice/clients/go"
+	sluicev1 "github.com/sluice-broker/sluice/clients/go/gen/sluice/v1"
+)
+
+// The TypeScript Publisher's defaults (maxBatchMessages, maxBatchBytes) and
+// the TypeScript bench's window of unconfirmed sends, so that both clients
+// put the same requests on the wire.
+const (
+	batchMessages = 1000
+	batchBytes    = 1 << 20
+	window        = 100_000
+)
+
+// idSource returns a function that gives each message a unique id, like the
+// TypeScript Publisher's automatic ids (a random prefix and a counter), or
+// "" for every message when on is false. Safe for concurrent use.
+func idSource(on bool) func() string {
+	if !on {
+		return func() string { return "" }
+	}
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	prefix := base64.RawURLEncoding.EncodeToString(b) + "-"
+	var n atomic.Uint64
+	return func() string { return prefix + strconv.FormatUint(n.Add(1)-1, 36) }
+}
+
+// publishBatched sends count messages over one PublishStream in requests of
+// up to batchMessages messages (or batchBytes), with at most window messages
+// unconfirmed, and returns when the last is confirmed. The Go client has no
+// pipelined publisher, so this uses the generated stub, as a Go application
+// wanting the TypeScript Publisher's throughput would. Timed from opening
+// the stream, as the TypeScript workload is timed from creating its
+// Publisher.
+func publishBatched(ctx context.Context, client *sluice.Client, topic string, payloads [][]byte, count int64, nextID func() string) (result, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	t0 := time.Now()
+	stream, err := client.Broker().PublishStream(ctx)
+	if err != nil {
+		return result{}, err
+	}
+	// Each in-flight request holds as many tokens as it has messages.
+	credit := make(chan struct{}, window)
+	var (
+		confirmed int64
+		recvErr   error
+		wg        sync.WaitGroup
+	)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for confirmed < count {
+			res, err := stream.Recv()
+			if err != nil {
+				recvErr = fmt.Errorf("PublishStream: %w", err)
+				cancel()
+				return
+			}
+			if e := res.GetError(); e != nil {
+				recvErr = fmt.Errorf("PublishStream request %d: code %d: %s", res.GetRequestId(), e.GetCode(), e.GetMessage())
+				cancel()
+				return
+			}
+			n := len(res.GetResults())
+			confirmed += int64(n)
+			for range n {
+				<-credit
+			}
+		}
+	}()
+
+	mask := len(payloads) - 1
+	var requestID uint64
+	for sent := int64(0); sent < count && ctx.Err() == nil; {
+		requestID++
+		req := &sluicev1.PublishStreamRequest{RequestId: requestID, Topic: topic, Messages: make([]*sluicev1.PublishMessage, 0, batchMessages)}
+		bytes := 0
+		for sent < count && len(req.Messages) < batchMessages {
+			p := payloads[int(sent)&mask]
+			m := &sluicev1.PublishMessage{Payload: p, MessageId: nextID()}
+			// The TypeScript Publisher's size estimate, so batches split alike.
+			size := 16 + len(p) + len(m.MessageId)
+			if len(req.Messages) > 0 && bytes+size > batchBytes {
+				break
+			}
+			select {
+			case credit <- struct{}{}:
+			case <-ctx.Done():
+			}
+			req.Messages = append(req.Messages, m)
+			bytes += size
+			sent++
+		}
+		if err := stream.Send(req); err != nil {
+			break // the status comes from Recv
+		}
+	}
+	wg.Wait()
+	elapsed := time.Since(t0)
+	if recvErr != nil {
+		return result{}, recvErr
+	}
+	if err := stream.CloseSend(); err != nil {
+		return result{}, err
+	}
+	return result{Count: confirmed, Seconds: elapsed.Seconds()}, nil
+}
+
+// publishUnary runs callers goroutines that each publish one message per
+// unary Publish call (the Go client's Publish) and wait for it, for d.
+func publishUnary(ctx context.Context, client *sluice.Client, topic string, payloads [][]byte, callers int, d time.Duration, nextID func() string) (result, error) {
+	var (
+		n        atomic.Int64
+		firstErr error
+		once     sync.Once
+		wg       sync.WaitGroup
+	)
+	mask := len(payloads) - 1
+	t0 := time.Now()
+	end := t0.Add(d)
+	for k := range callers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := k; time.Now().Before(end); i += callers {
+				if _, err := client.Publish(ctx, topic, sluice.Message{Payload: payloads[i&mask], MessageID: nextID()}); err != nil {
+					once.Do(func() { firstErr = err })
+					return
+				}
+				n.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(t0)
+	if firstErr != nil {
+		return result{}, fmt.Errorf("Publish: %w", firstErr)
+	}
+	return result{Count: n.Load(), Seconds: elapsed.Seconds()}, nil
+}
