@@ -52,7 +52,8 @@ temp dir, runs the workloads, prints a table and writes JSON to bench/results/.
   --backlog N         messages on disk for memory/restart (default: what the run left; 10000000 with --long)
   --soak-minutes N    length of the --long soak (default 10)
   --no-message-ids    publishers set no message ids (no broker dedupe work), as peers' tools do
-  --no-go             skip the Sluice publish rows driven by the Go client (bench/go, built with \`go build\`)
+  --go / --no-go      add (or skip) Sluice publish rows driven by the Go client (bench/go, built with
+                      \`go build\`); on by default with --vs nats, to compare like with \`nats bench\`
   --go-consume        add a consume+ack row driven by the Go client (about a minute more per size)
   --out DIR           where the JSON goes (default bench/results)
 `;
@@ -74,6 +75,7 @@ export function parseOptions(argv: string[]): BenchOptions | "help" {
       "cpu-prof": { type: "string" },
       out: { type: "string" },
       "no-message-ids": { type: "boolean" },
+      go: { type: "boolean" },
       "no-go": { type: "boolean" },
       "go-consume": { type: "boolean" },
       backlog: { type: "string" },
@@ -99,10 +101,14 @@ export function parseOptions(argv: string[]): BenchOptions | "help" {
   if (runtime !== "dist" && runtime !== "tsx") throw new Error(`--broker must be dist or tsx; got ${runtime}`);
   const publishCount = values["publish-count"] === undefined ? undefined : int("publish-count", values["publish-count"], 0);
   const seconds = values.seconds === undefined ? undefined : int("seconds", values.seconds, 0);
+  const vs = [...new Set((values.vs ?? []).flatMap((v) => list("vs", v, PEERS) ?? []))];
+  if (values.go && values["no-go"]) throw new Error("--go and --no-go contradict each other");
+  // The Go rows matter next to `nats bench` (Go); alone they would push the default run past 5 minutes.
+  const goClient = values.go ?? (values["no-go"] ? false : vs.includes("nats"));
   return {
     runs: int("runs", values.runs, 3),
     only: new Set(list("only", values.only, WORKLOADS) ?? WORKLOADS),
-    vs: [...new Set((values.vs ?? []).flatMap((v) => list("vs", v, PEERS) ?? []))],
+    vs,
     long: values.long ?? false,
     sizes: values.sizes === undefined ? [100, 1024] : values.sizes.split(",").map((s) => int("sizes", s, 0, 8)),
     runtime,
@@ -113,8 +119,8 @@ export function parseOptions(argv: string[]): BenchOptions | "help" {
     cpuProfDir: values["cpu-prof"],
     outDir: values.out ?? "bench/results",
     messageIds: !(values["no-message-ids"] ?? false),
-    goClient: !(values["no-go"] ?? false),
-    goConsume: !(values["no-go"] ?? false) && (values["go-consume"] ?? false),
+    goClient,
+    goConsume: goClient && (values["go-consume"] ?? false),
     backlog: values.backlog === undefined ? (values.long ? 10_000_000 : undefined) : int("backlog", values.backlog, 1),
     soakMinutes: int("soak-minutes", values["soak-minutes"], 10),
   };
