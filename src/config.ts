@@ -51,7 +51,7 @@ const OPTIONS: Record<keyof Config, Option> = {
   maxTopics: { flag: "max-topics", env: "SLUICE_MAX_TOPICS", def: "100000", help: "most topics the broker holds" },
   maxPartitions: { flag: "max-partitions", env: "SLUICE_MAX_PARTITIONS", def: "1024", help: "most partitions per topic" },
   maxInFlight: { flag: "max-in-flight", env: "SLUICE_MAX_IN_FLIGHT", def: "100000", help: "largest max_in_flight a stream may ask for" },
-  maxGroupInFlight: { flag: "max-group-in-flight", env: "SLUICE_MAX_GROUP_IN_FLIGHT", def: "1000000", help: "most unacknowledged messages of one group, all its streams and Fetch calls together" },
+  maxGroupInFlight: { flag: "max-group-in-flight", env: "SLUICE_MAX_GROUP_IN_FLIGHT", def: "100000", help: "most unacknowledged messages of one group, all its streams and Fetch calls together" },
   maxStreamsPerConnection: { flag: "max-streams-per-connection", env: "SLUICE_MAX_STREAMS_PER_CONNECTION", def: "1000", help: "most Subscribe and PublishStream calls open at once on one client connection" },
   maxPendingBytes: { flag: "max-pending-bytes", env: "SLUICE_MAX_PENDING_BYTES", def: "4194304", help: "bytes a Subscribe stream may have waiting to be sent before the broker stops adding more (plus one batch)" },
   keepaliveMs: { flag: "keepalive-ms", env: "SLUICE_KEEPALIVE_MS", def: "30000", help: "HTTP/2 keepalive ping interval" },

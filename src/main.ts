@@ -1,3 +1,4 @@
+import { setFlagsFromString } from "node:v8";
 import { pino } from "pino";
 import { Broker } from "./broker/broker.js";
 import { ConfigError, loadConfig, usage } from "./config.js";
@@ -8,8 +9,23 @@ import { protobufRecordCodec } from "./server/record-codec.js";
 import { LevelStorage } from "./storage/level-storage.js";
 import { StorageError } from "./storage/storage.js";
 
+/**
+ * V8 lets the old generation grow to up to 4x what survived the last full GC
+ * before collecting again. Leased messages and their indexes live long
+ * enough to be promoted, so with 100 streams consuming a backlog the heap
+ * peaked at ~100 MB over ~22 MB live. Capping the growth at 2x took the RSS
+ * peak from ~200 MB to ~160 MB at about the same CPU per message; a full GC
+ * of a heap this small is short (marking runs concurrently). Node flags given
+ * on the command line still win: this only sets the default.
+ */
+function tuneHeap(): void {
+  const given = [...process.execArgv, process.env["NODE_OPTIONS"] ?? ""].some((a) => /heap[-_]growing[-_]percent/.test(a));
+  if (!given) setFlagsFromString("--heap-growing-percent=100");
+}
+
 /** Runs the broker until SIGTERM or SIGINT. */
 async function main(): Promise<number> {
+  tuneHeap();
   let config;
   try {
     config = loadConfig(process.argv.slice(2), process.env);
