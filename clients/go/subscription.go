@@ -25,7 +25,7 @@ const closeTimeout = 10 * time.Second
 // SubscribeOption sets an optional part of a Subscribe call.
 type SubscribeOption func(*sluicev1.SubscribeRequest_Open)
 
-// WithMaxInFlight caps the unacknowledged messages of this stream (broker default 1000).
+// WithMaxInFlight caps the unacknowledged messages of this stream (broker default 100).
 func WithMaxInFlight(n uint32) SubscribeOption {
 	return func(o *sluicev1.SubscribeRequest_Open) { o.MaxInFlight = n }
 }

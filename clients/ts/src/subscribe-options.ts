@@ -12,7 +12,7 @@ import { startPositionMessage, type StartPosition } from "./start-position.js";
  * them with `updateGroup`).
  */
 export interface SubscribeOptions extends GroupSettings {
-  /** The most unacknowledged messages this subscription holds. Default: the broker's (1000). */
+  /** The most unacknowledged messages this subscription holds. Default: the broker's (100). */
   maxInFlight?: number;
   /** A name shown by `getGroup` for this consumer. */
   consumerName?: string;

@@ -488,7 +488,7 @@ export type SubscribeRequest_Open = Message<"sluice.v1.SubscribeRequest.Open"> &
   group: string;
 
   /**
-   * The most unacknowledged messages this stream may hold. Default 1000;
+   * The most unacknowledged messages this stream may hold. Default 100;
    * at most 100000.
    *
    * @generated from field: uint32 max_in_flight = 3;
@@ -821,7 +821,9 @@ export const BrokerService: GenService<{
    * and receives one response per request carrying the request's
    * `request_id`, in the order the requests were sent. A request that fails
    * gets a response with `error` set; the stream stays open for the others.
-   * The stream itself fails only for broker-wide trouble (UNAVAILABLE).
+   * The stream itself fails only for broker-wide trouble (UNAVAILABLE), or
+   * with RESOURCE_EXHAUSTED when the connection already holds
+   * --max-streams-per-connection streams (default 1000).
    *
    * @generated from rpc sluice.v1.BrokerService.PublishStream
    */
@@ -847,7 +849,11 @@ export const BrokerService: GenService<{
    * Errors: FAILED_PRECONDITION (the first message is not `open`, or a second
    * `open`), INVALID_ARGUMENT (bad names or settings), NOT_FOUND (no such
    * topic; a group is created on first use), ABORTED (the group or topic was
-   * deleted while the stream was open; resubscribe if wanted).
+   * deleted while the stream was open; resubscribe if wanted),
+   * RESOURCE_EXHAUSTED (the connection already holds
+   * --max-streams-per-connection streams, default 1000). While the group
+   * holds --max-group-in-flight unacknowledged messages over all its streams
+   * and Fetch calls (default 100000), streams wait for acks.
    * Acks, nacks and extensions of positions that are not leased are ignored
    * and counted in GetGroup's `ignored_acks`.
    *
@@ -866,7 +872,9 @@ export const BrokerService: GenService<{
    * by Fetch is not handed to a stream meanwhile, and the other way round.
    * Returns an empty list when nothing arrived in time.
    * Errors: NOT_FOUND (no such topic or group; Fetch does not create groups),
-   * INVALID_ARGUMENT (max_messages over 10000, max_wait over 30 s).
+   * INVALID_ARGUMENT (max_messages over 10000, max_wait over 30 s),
+   * RESOURCE_EXHAUSTED (the group holds --max-group-in-flight unacknowledged
+   * messages, default 100000: ack or nack some first).
    *
    * @generated from rpc sluice.v1.BrokerService.Fetch
    */

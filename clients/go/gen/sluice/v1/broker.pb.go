@@ -1065,7 +1065,7 @@ type SubscribeRequest_Open struct {
 	// The consumer group: 1 to 200 of the characters [A-Za-z0-9._-]. It is
 	// created with `start` and `settings` if it does not exist yet.
 	Group string `protobuf:"bytes,2,opt,name=group,proto3" json:"group,omitempty"`
-	// The most unacknowledged messages this stream may hold. Default 1000;
+	// The most unacknowledged messages this stream may hold. Default 100;
 	// at most 100000.
 	MaxInFlight uint32 `protobuf:"varint,3,opt,name=max_in_flight,json=maxInFlight,proto3" json:"max_in_flight,omitempty"`
 	// The group's start position, used only when this creates the group.

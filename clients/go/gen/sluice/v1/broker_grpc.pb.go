@@ -51,7 +51,9 @@ type BrokerServiceClient interface {
 	// and receives one response per request carrying the request's
 	// `request_id`, in the order the requests were sent. A request that fails
 	// gets a response with `error` set; the stream stays open for the others.
-	// The stream itself fails only for broker-wide trouble (UNAVAILABLE).
+	// The stream itself fails only for broker-wide trouble (UNAVAILABLE), or
+	// with RESOURCE_EXHAUSTED when the connection already holds
+	// --max-streams-per-connection streams (default 1000).
 	PublishStream(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[PublishStreamRequest, PublishStreamResponse], error)
 	// Consumes a topic through a consumer group, with acknowledgements on the
 	// same stream.
@@ -69,7 +71,11 @@ type BrokerServiceClient interface {
 	// Errors: FAILED_PRECONDITION (the first message is not `open`, or a second
 	// `open`), INVALID_ARGUMENT (bad names or settings), NOT_FOUND (no such
 	// topic; a group is created on first use), ABORTED (the group or topic was
-	// deleted while the stream was open; resubscribe if wanted).
+	// deleted while the stream was open; resubscribe if wanted),
+	// RESOURCE_EXHAUSTED (the connection already holds
+	// --max-streams-per-connection streams, default 1000). While the group
+	// holds --max-group-in-flight unacknowledged messages over all its streams
+	// and Fetch calls (default 100000), streams wait for acks.
 	// Acks, nacks and extensions of positions that are not leased are ignored
 	// and counted in GetGroup's `ignored_acks`.
 	Subscribe(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[SubscribeRequest, SubscribeResponse], error)
@@ -80,7 +86,9 @@ type BrokerServiceClient interface {
 	// by Fetch is not handed to a stream meanwhile, and the other way round.
 	// Returns an empty list when nothing arrived in time.
 	// Errors: NOT_FOUND (no such topic or group; Fetch does not create groups),
-	// INVALID_ARGUMENT (max_messages over 10000, max_wait over 30 s).
+	// INVALID_ARGUMENT (max_messages over 10000, max_wait over 30 s),
+	// RESOURCE_EXHAUSTED (the group holds --max-group-in-flight unacknowledged
+	// messages, default 100000: ack or nack some first).
 	Fetch(ctx context.Context, in *FetchRequest, opts ...grpc.CallOption) (*FetchResponse, error)
 	// Acknowledges messages of a group, from Fetch or from any stream. Answers
 	// once the acks are durable. Positions that are not leased or waiting are
@@ -201,7 +209,9 @@ type BrokerServiceServer interface {
 	// and receives one response per request carrying the request's
 	// `request_id`, in the order the requests were sent. A request that fails
 	// gets a response with `error` set; the stream stays open for the others.
-	// The stream itself fails only for broker-wide trouble (UNAVAILABLE).
+	// The stream itself fails only for broker-wide trouble (UNAVAILABLE), or
+	// with RESOURCE_EXHAUSTED when the connection already holds
+	// --max-streams-per-connection streams (default 1000).
 	PublishStream(grpc.BidiStreamingServer[PublishStreamRequest, PublishStreamResponse]) error
 	// Consumes a topic through a consumer group, with acknowledgements on the
 	// same stream.
@@ -219,7 +229,11 @@ type BrokerServiceServer interface {
 	// Errors: FAILED_PRECONDITION (the first message is not `open`, or a second
 	// `open`), INVALID_ARGUMENT (bad names or settings), NOT_FOUND (no such
 	// topic; a group is created on first use), ABORTED (the group or topic was
-	// deleted while the stream was open; resubscribe if wanted).
+	// deleted while the stream was open; resubscribe if wanted),
+	// RESOURCE_EXHAUSTED (the connection already holds
+	// --max-streams-per-connection streams, default 1000). While the group
+	// holds --max-group-in-flight unacknowledged messages over all its streams
+	// and Fetch calls (default 100000), streams wait for acks.
 	// Acks, nacks and extensions of positions that are not leased are ignored
 	// and counted in GetGroup's `ignored_acks`.
 	Subscribe(grpc.BidiStreamingServer[SubscribeRequest, SubscribeResponse]) error
@@ -230,7 +244,9 @@ type BrokerServiceServer interface {
 	// by Fetch is not handed to a stream meanwhile, and the other way round.
 	// Returns an empty list when nothing arrived in time.
 	// Errors: NOT_FOUND (no such topic or group; Fetch does not create groups),
-	// INVALID_ARGUMENT (max_messages over 10000, max_wait over 30 s).
+	// INVALID_ARGUMENT (max_messages over 10000, max_wait over 30 s),
+	// RESOURCE_EXHAUSTED (the group holds --max-group-in-flight unacknowledged
+	// messages, default 100000: ack or nack some first).
 	Fetch(context.Context, *FetchRequest) (*FetchResponse, error)
 	// Acknowledges messages of a group, from Fetch or from any stream. Answers
 	// once the acks are durable. Positions that are not leased or waiting are

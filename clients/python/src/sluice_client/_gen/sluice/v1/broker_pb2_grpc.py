@@ -102,7 +102,9 @@ class BrokerServiceServicer:
         and receives one response per request carrying the request's
         `request_id`, in the order the requests were sent. A request that fails
         gets a response with `error` set; the stream stays open for the others.
-        The stream itself fails only for broker-wide trouble (UNAVAILABLE).
+        The stream itself fails only for broker-wide trouble (UNAVAILABLE), or
+        with RESOURCE_EXHAUSTED when the connection already holds
+        --max-streams-per-connection streams (default 1000).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -125,7 +127,11 @@ class BrokerServiceServicer:
         Errors: FAILED_PRECONDITION (the first message is not `open`, or a second
         `open`), INVALID_ARGUMENT (bad names or settings), NOT_FOUND (no such
         topic; a group is created on first use), ABORTED (the group or topic was
-        deleted while the stream was open; resubscribe if wanted).
+        deleted while the stream was open; resubscribe if wanted),
+        RESOURCE_EXHAUSTED (the connection already holds
+        --max-streams-per-connection streams, default 1000). While the group
+        holds --max-group-in-flight unacknowledged messages over all its streams
+        and Fetch calls (default 100000), streams wait for acks.
         Acks, nacks and extensions of positions that are not leased are ignored
         and counted in GetGroup's `ignored_acks`.
         """
@@ -141,7 +147,9 @@ class BrokerServiceServicer:
         by Fetch is not handed to a stream meanwhile, and the other way round.
         Returns an empty list when nothing arrived in time.
         Errors: NOT_FOUND (no such topic or group; Fetch does not create groups),
-        INVALID_ARGUMENT (max_messages over 10000, max_wait over 30 s).
+        INVALID_ARGUMENT (max_messages over 10000, max_wait over 30 s),
+        RESOURCE_EXHAUSTED (the group holds --max-group-in-flight unacknowledged
+        messages, default 100000: ack or nack some first).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
