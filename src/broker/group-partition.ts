@@ -232,7 +232,12 @@ export class GroupPartition {
     );
   }
 
-  /** Reads the next fresh records from storage. Resolves true when it added any. */
+  /**
+   * Reads the next fresh records from storage. Resolves true when it moved
+   * on (added records, or skipped records acknowledged before a restart):
+   * either way the dispatcher must look again, or a read of only
+   * acknowledged records would leave the group waiting for nothing.
+   */
   async fill(): Promise<boolean> {
     if (!this.needsFill) return false;
     const epoch = ++this.#filling;
@@ -345,6 +350,6 @@ export class GroupPartition {
     const fresh = this.acks.ackedAbove > 0n ? records.filter((r) => !this.acks.has(r.offset)) : records;
     this.#buffer = this.#head < this.#buffer.length ? this.#buffer.slice(this.#head).concat(fresh) : fresh;
     this.#head = 0;
-    return fresh.length > 0;
+    return true;
   }
 }
