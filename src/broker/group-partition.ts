@@ -15,12 +15,8 @@ export interface Waiting {
   readonly due: number;
 }
 
-/**
- * How many fresh records a partition reads ahead for its group: two full
- * `nextv` calls of the LevelDB storage (1,000 entries each) per iterator,
- * rather than 1,024 (a second call for 24 records, and twice the iterators).
- */
-const READ_AHEAD_RECORDS = 2000;
+/** How many fresh records a partition reads ahead for its group. */
+const READ_AHEAD_RECORDS = 1024;
 const READ_AHEAD_BYTES = 1 << 20;
 /** Past this many parked messages (ordered groups) reading stops until keys free up. */
 const MAX_PARKED = 100_000;
