@@ -48,7 +48,9 @@ function nextPowerOfTwo(n: number): number {
  * {@link add} and {@link expire}). Past `maxEntries` live entries
  * broker-wide, the oldest are evicted early: a duplicate of an evicted id is
  * then stored again. An open-addressing hash table (linear probing) maps
- * hashes to ring slots.
+ * hashes to ring slots. An entry of a topic with a longer window holds back
+ * expired entries of other topics behind it until it expires or the cap
+ * evicts it: they cost memory, never a wrong answer (lookups check times).
  */
 export class DedupeIndex {
   // The ring, one column per field.
