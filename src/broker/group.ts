@@ -3,7 +3,7 @@ import type { BrokerError } from "./broker-error.js";
 import type { Clock } from "./clock.js";
 import type { GroupPartition } from "./group-partition.js";
 import { LeaseTimeline } from "./lease-timeline.js";
-import type { LinkedLease } from "./linked-lease.js";
+import { type LinkedLease, newLease } from "./linked-lease.js";
 import { Notifier } from "./notifier.js";
 import { retryDelay } from "./retry-backoff.js";
 import { Subscription } from "./subscription.js";
@@ -393,20 +393,7 @@ export class Group {
   }
 
   #lease(gp: GroupPartition, offset: bigint, attempt: number, key: string, holder: Subscription, deadline: number): LinkedLease {
-    const lease: LinkedLease = {
-      gp,
-      offset,
-      attempt,
-      key,
-      holder,
-      deadline,
-      bucket: 0,
-      heldPrev: null,
-      heldNext: null,
-      timePrev: null,
-      timeNext: null,
-      slot: null,
-    };
+    const lease = newLease(gp, offset, attempt, key, holder, deadline);
     gp.inFlight.set(offset, lease);
     holder.leases.add(lease);
     this.#timeline.add(lease);

@@ -1,5 +1,7 @@
+import type { GroupPartition } from "./group-partition.js";
 import type { Lease } from "./lease.js";
 import type { TimelineBucket } from "./lease-timeline.js";
+import type { Subscription } from "./subscription.js";
 
 /**
  * A lease as the group keeps it: besides the {@link Lease} fields, the links
@@ -16,4 +18,9 @@ export interface LinkedLease extends Lease {
   timeNext: LinkedLease | null;
   /** The timeline bucket it is linked into, or null. */
   slot: TimelineBucket | null;
+}
+
+/** A new lease, linked into nothing yet. */
+export function newLease(gp: GroupPartition, offset: bigint, attempt: number, key: string, holder: Subscription, deadline: number): LinkedLease {
+  return { gp, offset, attempt, key, holder, deadline, bucket: 0, heldPrev: null, heldNext: null, timePrev: null, timeNext: null, slot: null };
 }

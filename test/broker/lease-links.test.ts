@@ -2,24 +2,11 @@ import { describe, expect, it } from "vitest";
 import type { GroupPartition } from "../../src/broker/group-partition.js";
 import { HeldLeases } from "../../src/broker/held-leases.js";
 import { LeaseTimeline } from "../../src/broker/lease-timeline.js";
-import type { LinkedLease } from "../../src/broker/linked-lease.js";
+import { type LinkedLease, newLease } from "../../src/broker/linked-lease.js";
 import type { Subscription } from "../../src/broker/subscription.js";
 
 function lease(offset: number, deadline: number): LinkedLease {
-  return {
-    gp: {} as GroupPartition,
-    offset: BigInt(offset),
-    attempt: 1,
-    key: "",
-    holder: {} as Subscription,
-    deadline,
-    bucket: 0,
-    heldPrev: null,
-    heldNext: null,
-    timePrev: null,
-    timeNext: null,
-    slot: null,
-  };
+  return newLease({} as GroupPartition, BigInt(offset), 1, "", {} as Subscription, deadline);
 }
 
 const offsets = (ls: Iterable<LinkedLease>) => [...ls].map((l) => Number(l.offset)).sort((a, b) => a - b);
