@@ -24,6 +24,8 @@ export interface Exit {
 /** Children and temp dirs still to clean up; see {@link cleanupBrokerProcesses}. */
 const liveChildren = new Set<ChildProcess>();
 const liveProcesses = new Set<BrokerProcess>();
+/** "unexpected error" log lines of every broker started here, printed by cleanupBrokerProcesses(). */
+const unexpectedErrors: string[] = [];
 const tempDirs = new Set<string>();
 
 /** A fresh temp directory, removed by {@link cleanupBrokerProcesses}. */
@@ -112,6 +114,8 @@ export class BrokerProcess {
         entry = { raw: line };
       }
       this.logs.push(entry);
+      // The edge logs "unexpected error" (and answers INTERNAL) only for bugs: keep them for the test's output.
+      if (entry["msg"] === "unexpected error") unexpectedErrors.push(line);
       for (const f of this.#onLog) f(entry);
     });
     liveProcesses.add(this);
@@ -230,6 +234,8 @@ function onceClosed(stream: NodeJS.ReadableStream): Promise<void> {
  * dir made here. Call it from `afterEach`, so a failed test leaves nothing.
  */
 export async function cleanupBrokerProcesses(): Promise<void> {
+  // A test that saw INTERNAL fails on its own; this says why, with the broker's stack.
+  for (const line of unexpectedErrors.splice(0)) console.error(`broker logged an unexpected error: ${line}`);
   for (const p of liveProcesses) p.closeClients();
   liveProcesses.clear();
   const children = [...liveChildren];
