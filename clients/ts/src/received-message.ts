@@ -1,4 +1,4 @@
-import { timestampDate } from "@bufbuild/protobuf/wkt";
+import { type Timestamp, timestampDate } from "@bufbuild/protobuf/wkt";
 import { Code } from "./code.js";
 import type { Delivery } from "./gen/sluice/v1/broker_pb.js";
 import { decodeJson, decodeText } from "./payload.js";
@@ -49,8 +49,6 @@ export class ReceivedMessage {
   readonly payload: Uint8Array;
   /** Application headers. */
   readonly headers: Readonly<Record<string, string>>;
-  /** When the broker stored the message. */
-  readonly publishTime: Date | undefined;
   /** The publisher's message id, `""` when none. */
   readonly messageId: string;
   /** 1 on first delivery to the group, one more on each redelivery. */
@@ -59,6 +57,8 @@ export class ReceivedMessage {
   readonly generation: number;
   readonly #settler: Settler;
   #settlement: Promise<void> | undefined;
+  readonly #stored: Timestamp | undefined;
+  #publishTime: Date | undefined;
 
   /** @internal Created by a subscription or by `fetch`. */
   constructor(delivery: Delivery, generation: number, settler: Settler) {
@@ -69,11 +69,17 @@ export class ReceivedMessage {
     this.key = m?.key ?? "";
     this.payload = m?.payload ?? new Uint8Array(0);
     this.headers = m?.headers ?? {};
-    this.publishTime = m?.publishTime ? timestampDate(m.publishTime) : undefined;
+    this.#stored = m?.publishTime;
     this.messageId = m?.messageId ?? "";
     this.attempt = delivery.attempt;
     this.generation = generation;
     this.#settler = settler;
+  }
+
+  /** When the broker stored the message (the Date is made on first use: most consumers never ask). */
+  get publishTime(): Date | undefined {
+    if (this.#publishTime === undefined && this.#stored !== undefined) this.#publishTime = timestampDate(this.#stored);
+    return this.#publishTime;
   }
 
   /** Whether `ack()` or `nack()` was called. */
