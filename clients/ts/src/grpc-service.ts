@@ -7,6 +7,7 @@ import {
   type ServiceDefinition,
 } from "@grpc/grpc-js";
 import type { PublishStreamRequest } from "./gen/sluice/v1/broker_pb.js";
+import { decodeDeliveriesResponse } from "./deliveries-decoder.js";
 import { encodePublishStreamRequest } from "./publish-request-encoder.js";
 
 /**
@@ -32,9 +33,18 @@ function serializer(schema: DescMessage): (message: unknown) => Buffer {
   };
 }
 
+/** Hand-written decoders for hot-path messages, by type name; `undefined` means "use fromBinary". */
+const FAST_DECODERS: Readonly<Record<string, (bytes: Uint8Array) => unknown>> = {
+  "sluice.v1.SubscribeResponse": decodeDeliveriesResponse,
+};
+
 function deserializer(schema: DescMessage): (bytes: Buffer) => unknown {
+  const fast = FAST_DECODERS[schema.typeName];
   // A plain Uint8Array view, so `bytes` fields come out as Uint8Array, not Buffer.
-  return (bytes) => fromBinary(schema, new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+  return (bytes) => {
+    const view = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    return fast?.(view) ?? fromBinary(schema, view);
+  };
 }
 
 /**
