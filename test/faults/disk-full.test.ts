@@ -4,7 +4,7 @@ import path from "node:path";
 import { status } from "@grpc/grpc-js";
 import { afterEach, describe, expect, it } from "vitest";
 import { BrokerProcess, cleanupBrokerProcesses } from "../helpers/broker-process.js";
-import { AdminService, BrokerService, call } from "../helpers/grpc-clients.js";
+import { AdminService, BrokerService, call, connect } from "../helpers/grpc-clients.js";
 import { TestSubscriber, positions } from "../helpers/test-subscriber.js";
 import { readLog } from "./support/scenario.js";
 import { mountTmpfs, type Tmpfs } from "./support/tmpfs.js";
@@ -14,7 +14,6 @@ import { silentLogger } from "../../src/broker/logger.js";
 import { protobufRecordCodec } from "../../src/server/record-codec.js";
 import { startGrpcServer } from "../../src/server/server.js";
 import { MemoryStorage } from "../../src/storage/memory-storage.js";
-import { connect } from "../helpers/grpc-clients.js";
 
 const enc = new TextEncoder();
 

@@ -1,10 +1,9 @@
 import { status } from "@grpc/grpc-js";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { BrokerProcess, cleanupBrokerProcesses } from "../helpers/broker-process.js";
-import { AdminService, BrokerService, call, type Clients } from "../helpers/grpc-clients.js";
+import { AdminService, BrokerService, call, connect, type Clients } from "../helpers/grpc-clients.js";
 import { TestSubscriber } from "../helpers/test-subscriber.js";
 import { scale } from "./support/scale.js";
-import { ownConnection } from "./support/connection.js";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -36,8 +35,8 @@ const codeOf = (p: Promise<unknown>) => p.then(
  */
 let bystanders = 0;
 async function bystander(address: string, topic: string): Promise<{ stop(): Promise<{ sent: number; worstMs: number }> }> {
-  const pub = ownConnection(address);
-  const subConn = ownConnection(address);
+  const pub = connect(address, { ownConnection: true });
+  const subConn = connect(address, { ownConnection: true });
   const sub = new TestSubscriber(subConn, { topic, group: `bystander-${bystanders++}`, maxInFlight: 1000, start: { kind: 2 /* LATEST */ } });
   await sub.opened();
   const sentAt = new Map<string, number>();
@@ -94,7 +93,7 @@ describe("floods", () => {
 
   it(`answers ${CALLS} GetTopic calls (200 in flight) each with the right status while a bystander keeps publishing and consuming`, async () => {
     const side = await bystander(p.address, "side");
-    const flooder: Clients = ownConnection(p.address);
+    const flooder: Clients = connect(p.address, { ownConnection: true });
     const kinds = ["exists", "missing", "bad/name"] as const;
     const started = Date.now();
     const codes = await flood(CALLS, 200, (i) => codeOf(call(flooder.admin, AdminService.method.getTopic, { name: kinds[i % 3] })));
@@ -110,7 +109,7 @@ describe("floods", () => {
 
   it(`stores every one of ${CALLS / 2} Publish calls (200 in flight) once, densely, while a bystander keeps going`, async () => {
     const side = await bystander(p.address, "side");
-    const flooder: Clients = ownConnection(p.address);
+    const flooder: Clients = connect(p.address, { ownConnection: true });
     const codes = await flood(CALLS / 2, 200, (i) =>
       codeOf(call(flooder.broker, BrokerService.method.publish, { topic: "pubflood", messages: [{ payload: enc.encode(`f${i}`) }] })),
     );

@@ -3,13 +3,12 @@ import { status } from "@grpc/grpc-js";
 import { afterEach, describe, expect, it } from "vitest";
 import { PublishStreamRequestSchema, type PublishStreamResponse } from "../../gen/sluice/v1/broker_pb.js";
 import { BrokerProcess, cleanupBrokerProcesses } from "../helpers/broker-process.js";
-import { AdminService, BrokerService, call, type Clients } from "../helpers/grpc-clients.js";
+import { AdminService, BrokerService, call, connect, type Clients } from "../helpers/grpc-clients.js";
 import { InProcessBroker } from "../helpers/in-process-broker.js";
 import { TestSubscriber, positions } from "../helpers/test-subscriber.js";
 import { faultSeed, scale, seededRandom } from "./support/scale.js";
 import { TcpProxy } from "./support/tcp-proxy.js";
 import { MiB, rssBytes, until } from "./support/wait.js";
-import { ownConnection } from "./support/connection.js";
 
 // Malformed protobuf bytes on every RPC are covered by test/interop/malformed.test.ts
 // and test/server/bad-input.test.ts ("malformed protobuf requests get INVALID_ARGUMENT").
@@ -46,7 +45,7 @@ describe("streams that clients abandon", () => {
     for (let cycle = 0; cycle < CYCLES; cycle++) {
       // Half on plain channels (their calls get cancelled), half through a proxy (its connections get cut).
       const proxy = await TcpProxy.start(p.port);
-      const channels = Array.from({ length: STREAMS / PER_CHANNEL }, (_, i) => ownConnection(i % 2 === 0 ? p.address : proxy.address));
+      const channels = Array.from({ length: STREAMS / PER_CHANNEL }, (_, i) => connect(i % 2 === 0 ? p.address : proxy.address, { ownConnection: true }));
       const subs = Array.from(
         { length: STREAMS },
         (_, i) => new TestSubscriber(channels[Math.floor(i / PER_CHANNEL)]!, { topic: "many", group: "g", maxInFlight: 3 }),
@@ -106,7 +105,7 @@ describe("streams that clients abandon", () => {
       const heap: number[] = [];
       for (let round = 0; round < scale(6, 20); round++) {
         const proxy = await TcpProxy.start(b.server.port);
-        const channels = Array.from({ length: 4 }, (_, i) => ownConnection(i % 2 === 0 ? b.address : proxy.address));
+        const channels = Array.from({ length: 4 }, (_, i) => connect(i % 2 === 0 ? b.address : proxy.address, { ownConnection: true }));
         let subs: TestSubscriber[] = Array.from({ length: 1000 }, (_, i) => new TestSubscriber(channels[Math.floor(i / 250)]!, { topic: "heap", group: "g", maxInFlight: 3 }));
         await Promise.all(subs.map((s) => s.opened()));
         subs.forEach((s, i) => {

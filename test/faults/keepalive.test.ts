@@ -1,12 +1,11 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { type ConnectionStatus, SluiceClient } from "../../clients/ts/src/index.js";
 import { BrokerProcess, cleanupBrokerProcesses } from "../helpers/broker-process.js";
-import { AdminService, BrokerService, call } from "../helpers/grpc-clients.js";
+import { AdminService, BrokerService, call, connect } from "../helpers/grpc-clients.js";
 import { TestSubscriber } from "../helpers/test-subscriber.js";
 import { scale } from "./support/scale.js";
 import { TcpProxy } from "./support/tcp-proxy.js";
 import { until, withTimeout } from "./support/wait.js";
-import { ownConnection } from "./support/connection.js";
 
 const KEEPALIVE_MS = 1000;
 const KEEPALIVE_TIMEOUT_MS = 1000;
@@ -36,7 +35,7 @@ describe("keepalive", () => {
     const proxy = await TcpProxy.start(p.port);
     cleanup.push(() => proxy.close());
     // A raw stream, and a TypeScript client with its own keepalive, both over a real TCP hop.
-    const raw = ownConnection(proxy.address);
+    const raw = connect(proxy.address, { ownConnection: true });
     cleanup.push(() => raw.close());
     const sub = new TestSubscriber(raw, { topic: "k", group: "raw" });
     await sub.opened();
@@ -70,7 +69,7 @@ describe("keepalive", () => {
     for (let i = 0; i < 10; i++) await publish(p, `m${i}`);
     const proxy = await TcpProxy.start(p.port);
     cleanup.push(() => proxy.close());
-    const deadConn = ownConnection(proxy.address);
+    const deadConn = connect(proxy.address, { ownConnection: true });
     cleanup.push(() => deadConn.close());
     const dead = new TestSubscriber(deadConn, { topic: "k", group: "g", maxInFlight: 10 });
     const held = await dead.take(10);

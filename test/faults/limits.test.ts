@@ -1,10 +1,9 @@
 import { status } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BrokerProcess, cleanupBrokerProcesses } from "../helpers/broker-process.js";
-import { AdminService, BrokerService, call, type Clients, expectCode } from "../helpers/grpc-clients.js";
+import { AdminService, BrokerService, call, connect, type Clients, expectCode } from "../helpers/grpc-clients.js";
 import type { Delivery } from "../../gen/sluice/v1/broker_pb.js";
 import { TestSubscriber, positions } from "../helpers/test-subscriber.js";
-import { ownConnection } from "./support/connection.js";
 
 // Every configurable cap, through the command line, just under and just over.
 // --max-pending-bytes is measured in slow-consumer.test.ts.
@@ -90,7 +89,7 @@ describe("limits, each just under and just over", () => {
 
   it("--max-streams-per-connection: one more stream than the limit on a connection is RESOURCE_EXHAUSTED naming it; unary calls and other connections are unaffected; a closed stream frees its place", async () => {
     const name = await topic();
-    const conn: Clients = ownConnection(p.address);
+    const conn: Clients = connect(p.address, { ownConnection: true });
     try {
       const open = { topic: name, group: "streams", maxInFlight: 10 };
       const subs = Array.from({ length: LIMITS.streams }, () => new TestSubscriber(conn, open));

@@ -1,11 +1,10 @@
 import { randomBytes } from "node:crypto";
 import { afterEach, describe, expect, it } from "vitest";
 import { BrokerProcess, cleanupBrokerProcesses } from "../helpers/broker-process.js";
-import { AdminService, BrokerService, call, type Clients } from "../helpers/grpc-clients.js";
+import { AdminService, BrokerService, call, connect, type Clients } from "../helpers/grpc-clients.js";
 import { TestSubscriber, positions } from "../helpers/test-subscriber.js";
 import { TcpProxy } from "./support/tcp-proxy.js";
 import { MiB, rssBytes, until } from "./support/wait.js";
-import { ownConnection } from "./support/connection.js";
 
 const MESSAGE = 128 * 1024;
 const BACKLOG = 400; // 50 MiB
@@ -57,7 +56,7 @@ describe("consumers whose client stops reading", () => {
       // backlog), through a proxy that stops carrying the broker's bytes.
       const proxy = await TcpProxy.start(p.port);
       cleanup.push(() => proxy.close());
-      const slowClients = Array.from({ length: SLOW }, () => ownConnection(proxy.address));
+      const slowClients = Array.from({ length: SLOW }, () => connect(proxy.address, { ownConnection: true }));
       cleanup.push(() => slowClients.forEach((c) => c.close()));
       const slow = slowClients.map(
         (c, i) => new TestSubscriber(c, { topic: "big", group: `slow-${i}`, maxInFlight: 100_000, start: { kind: 2 /* LATEST */ } }),

@@ -3,11 +3,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { createInterface } from "node:readline";
-import { credentials, makeGenericClientConstructor } from "@grpc/grpc-js";
-import { AdminService } from "../../gen/sluice/v1/admin_pb.js";
-import { BrokerService } from "../../gen/sluice/v1/broker_pb.js";
-import { grpcServiceDefinition } from "../../src/server/grpc-service.js";
-import type { Clients } from "./grpc-clients.js";
+import { type Clients, connect } from "./grpc-clients.js";
 
 /** The repository root: the broker runs from here, as `npm start` does. */
 export const REPO_ROOT = path.resolve(import.meta.dirname, "..", "..");
@@ -58,19 +54,7 @@ function exitOf(child: ChildProcess): Promise<Exit> {
 
 /** gRPC clients with their own subchannels, so a restarted broker is not hidden behind an old connection's backoff. */
 function connectFresh(address: string): Clients {
-  const options = { "grpc.use_local_subchannel_pool": 1 };
-  const Broker = makeGenericClientConstructor(grpcServiceDefinition(BrokerService), "BrokerService");
-  const Admin = makeGenericClientConstructor(grpcServiceDefinition(AdminService), "AdminService");
-  const broker = new Broker(address, credentials.createInsecure(), options);
-  const admin = new Admin(address, credentials.createInsecure(), options);
-  return {
-    broker,
-    admin,
-    close() {
-      broker.close();
-      admin.close();
-    },
-  };
+  return connect(address, { channel: { "grpc.use_local_subchannel_pool": 1 } });
 }
 
 /** What {@link BrokerProcess.start} runs. */

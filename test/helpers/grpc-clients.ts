@@ -26,6 +26,12 @@ export interface ConnectOptions {
   readonly token?: string;
   /** Channel options, e.g. `grpc.ssl_target_name_override`. */
   readonly channel?: Record<string, string | number>;
+  /**
+   * Both clients on one TCP connection of their own. grpc-js otherwise shares
+   * one connection among every client of an address (its global subchannel
+   * pool), which would put all of a test's "clients" on one HTTP/2 session.
+   */
+  readonly ownConnection?: boolean;
 }
 
 /** An interceptor adding `authorization: Bearer <token>` (works on plaintext channels too, unlike call credentials). */
@@ -43,9 +49,13 @@ export function connect(address: string, options: ConnectOptions = {}): Clients 
   const Broker = makeGenericClientConstructor(grpcServiceDefinition(BrokerService), "BrokerService");
   const Admin = makeGenericClientConstructor(grpcServiceDefinition(AdminService), "AdminService");
   const creds = options.credentials ?? credentials.createInsecure();
-  const clientOptions = { ...options.channel, interceptors: options.token === undefined ? [] : [bearer(options.token)] };
+  const clientOptions = {
+    ...options.channel,
+    ...(options.ownConnection ? { "grpc.use_local_subchannel_pool": 1 } : {}),
+    interceptors: options.token === undefined ? [] : [bearer(options.token)],
+  };
   const broker = new Broker(address, creds, clientOptions);
-  const admin = new Admin(address, creds, clientOptions);
+  const admin = new Admin(address, creds, options.ownConnection ? { ...clientOptions, channelOverride: broker.getChannel() } : clientOptions);
   return {
     broker,
     admin,
