@@ -39,7 +39,6 @@ export class LeaseTimeline {
       }
       this.#last = b;
     }
-    lease.bucket = end;
     lease.slot = b;
     lease.timePrev = null;
     lease.timeNext = b.head;

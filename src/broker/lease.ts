@@ -11,6 +11,4 @@ export interface Lease {
   readonly holder: Subscription;
   /** Milliseconds since the epoch. */
   deadline: number;
-  /** The timeline bucket the lease sits in. */
-  bucket: number;
 }

@@ -22,5 +22,5 @@ export interface LinkedLease extends Lease {
 
 /** A new lease, linked into nothing yet. */
 export function newLease(gp: GroupPartition, offset: bigint, attempt: number, key: string, holder: Subscription, deadline: number): LinkedLease {
-  return { gp, offset, attempt, key, holder, deadline, bucket: 0, heldPrev: null, heldNext: null, timePrev: null, timeNext: null, slot: null };
+  return { gp, offset, attempt, key, holder, deadline, heldPrev: null, heldNext: null, timePrev: null, timeNext: null, slot: null };
 }

@@ -11,7 +11,7 @@ import type { LevelDb } from "./level-write-batch.js";
 import { StorageError } from "./storage.js";
 
 /** The largest chunk. */
-export const SNAPSHOT_CHUNK_BYTES = 1 << 20;
+const SNAPSHOT_CHUNK_BYTES = 1 << 20;
 
 /** The chunk count and total length in the header; `undefined` when there is no snapshot. Rejects with `corrupt` on a malformed header. */
 export async function readSnapshotHeader(db: LevelDb): Promise<{ chunks: number; length: number } | undefined> {
