@@ -1,6 +1,7 @@
 import type { Duration } from "@bufbuild/protobuf/wkt";
 import type { SubscribeRequest } from "../../gen/sluice/v1/broker_pb.js";
 import type { Position } from "../../gen/sluice/v1/message_pb.js";
+import { UNUSUAL, WireReader } from "./wire-reader.js";
 
 // Tags (field number << 3 | wire type) from proto/sluice/v1/broker.proto and message.proto.
 const REQUEST_ACK = (2 << 3) | 2;
@@ -14,8 +15,6 @@ const POSITION_OFFSET = (2 << 3) | 0;
 const DURATION_SECONDS = (1 << 3) | 0;
 const DURATION_NANOS = (2 << 3) | 0;
 
-/** What the readers below return for anything the fast path does not take. */
-const UNUSUAL = -1;
 /** Varints up to 7 bytes (49 bits) stay exact in a double. */
 const MAX_EXACT_BYTES = 7;
 const MAX_UINT32 = 0xffff_ffff;
@@ -35,23 +34,20 @@ export function decodeSubscribeRequest(buf: Uint8Array): SubscribeRequest | unde
   const n = buf.byteLength;
   if (n < 2) return undefined;
   const tag = buf[0]!;
-  const length = varint(buf, 1, 4, n);
+  const r = new WireReader(buf, 1, n);
   // The one field must span the rest: a second one would merge or replace it.
-  if (length === UNUSUAL || next + length !== n) return undefined;
-  let p = next;
+  if (r.bodyEnd(4) !== n) return undefined;
   if (tag === REQUEST_ACK) {
     const positions: Position[] = [];
     let ackId = 0n;
-    while (p < n) {
-      const t = buf[p]!;
+    while (r.pos < n) {
+      const t = buf[r.pos++]!;
       if (t === VERB_POSITIONS) {
-        p = position(buf, p + 1, n, positions);
-        if (p === UNUSUAL) return undefined;
+        if (!position(r, positions)) return undefined;
       } else if (t === ACK_ID) {
-        const id = varint(buf, p + 1, MAX_EXACT_BYTES, n);
+        const id = r.varint(MAX_EXACT_BYTES);
         if (id === UNUSUAL) return undefined;
         ackId = BigInt(id);
-        p = next;
       } else {
         return undefined;
       }
@@ -64,16 +60,14 @@ export function decodeSubscribeRequest(buf: Uint8Array): SubscribeRequest | unde
   if (tag !== REQUEST_NACK && tag !== REQUEST_EXTEND) return undefined;
   const positions: Position[] = [];
   let duration: Duration | undefined;
-  while (p < n) {
-    const t = buf[p]!;
+  while (r.pos < n) {
+    const t = buf[r.pos++]!;
     if (t === VERB_POSITIONS) {
-      p = position(buf, p + 1, n, positions);
-      if (p === UNUSUAL) return undefined;
+      if (!position(r, positions)) return undefined;
     } else if (t === VERB_DURATION && duration === undefined) {
       // (A second Duration would merge into the first: left to protobuf-es.)
-      duration = readDuration(buf, p + 1, n);
+      duration = readDuration(r);
       if (duration === undefined) return undefined;
-      p = next;
     } else {
       return undefined;
     }
@@ -92,78 +86,50 @@ export function decodeSubscribeRequest(buf: Uint8Array): SubscribeRequest | unde
   };
 }
 
-/** Where the last {@link varint} ended (a module variable: no result object per read). */
-let next = 0;
-
-/**
- * The varint at `p` (at most `maxBytes` bytes, ending before `end`) as a
- * number, or UNUSUAL; sets {@link next}.
- */
-function varint(buf: Uint8Array, p: number, maxBytes: number, end: number): number {
-  let value = 0;
-  let scale = 1;
-  const last = Math.min(p + maxBytes, end);
-  while (p < last) {
-    const b = buf[p++]!;
-    value += (b & 0x7f) * scale;
-    if (b < 0x80) {
-      next = p;
-      return value;
-    }
-    scale *= 128;
-  }
-  return UNUSUAL;
-}
-
-/** Reads the length-prefixed Position at `p` into `out`; returns the position after it, or UNUSUAL. */
-function position(buf: Uint8Array, p: number, n: number, out: Position[]): number {
-  const length = varint(buf, p, 4, n);
-  if (length === UNUSUAL) return UNUSUAL;
-  p = next;
-  const end = p + length;
-  if (end > n) return UNUSUAL;
+/** Reads the length-prefixed Position at the reader into `out`; false for anything unusual. */
+function position(r: WireReader, out: Position[]): boolean {
+  const end = r.bodyEnd(4);
+  if (end === UNUSUAL) return false;
+  const outer = r.end;
+  r.end = end;
   let partition = 0;
   let offset = 0;
-  while (p < end) {
-    const t = buf[p]!;
+  while (r.pos < end && offset !== UNUSUAL) {
+    const t = r.buf[r.pos++]!;
     if (t === POSITION_PARTITION) {
       // uint32: protobuf-es keeps 4 bits of a fifth byte; more is unusual.
-      partition = varint(buf, p + 1, 5, end);
-      if (partition === UNUSUAL || partition > MAX_UINT32) return UNUSUAL;
+      partition = r.varint(5);
+      if (partition > MAX_UINT32) partition = UNUSUAL;
+      if (partition === UNUSUAL) offset = UNUSUAL;
     } else if (t === POSITION_OFFSET) {
-      offset = varint(buf, p + 1, MAX_EXACT_BYTES, end);
-      if (offset === UNUSUAL) return UNUSUAL;
+      offset = r.varint(MAX_EXACT_BYTES);
     } else {
-      return UNUSUAL;
+      offset = UNUSUAL;
     }
-    p = next;
   }
+  r.end = outer;
+  if (offset === UNUSUAL) return false;
   out.push({ $typeName: "sluice.v1.Position", partition, offset: BigInt(offset) });
-  return end;
+  return true;
 }
 
-/** The length-prefixed non-negative Duration at `p`, or undefined; sets {@link next}. */
-function readDuration(buf: Uint8Array, p: number, n: number): Duration | undefined {
-  const length = varint(buf, p, 4, n);
-  if (length === UNUSUAL) return undefined;
-  p = next;
-  const end = p + length;
-  if (end > n) return undefined;
+/** The length-prefixed non-negative Duration at the reader, or undefined. */
+function readDuration(r: WireReader): Duration | undefined {
+  const end = r.bodyEnd(4);
+  if (end === UNUSUAL) return undefined;
+  const outer = r.end;
+  r.end = end;
   let seconds = 0;
   let nanos = 0;
-  while (p < end) {
-    const t = buf[p]!;
-    if (t === DURATION_SECONDS) {
-      seconds = varint(buf, p + 1, MAX_EXACT_BYTES, end);
-      if (seconds === UNUSUAL) return undefined;
-    } else if (t === DURATION_NANOS) {
-      nanos = varint(buf, p + 1, 5, end);
-      if (nanos === UNUSUAL || nanos > MAX_INT32) return undefined;
-    } else {
-      return undefined;
-    }
-    p = next;
+  while (r.pos < end && seconds !== UNUSUAL && nanos !== UNUSUAL) {
+    const t = r.buf[r.pos++]!;
+    if (t === DURATION_SECONDS) seconds = r.varint(MAX_EXACT_BYTES);
+    else if (t === DURATION_NANOS) {
+      nanos = r.varint(5);
+      if (nanos > MAX_INT32) nanos = UNUSUAL;
+    } else seconds = UNUSUAL;
   }
-  next = end;
+  r.end = outer;
+  if (seconds === UNUSUAL || nanos === UNUSUAL) return undefined;
   return { $typeName: "google.protobuf.Duration", seconds: BigInt(seconds), nanos };
 }
