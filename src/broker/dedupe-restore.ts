@@ -7,7 +7,7 @@
 
 import { type Storage, StorageError } from "../storage/storage.js";
 import type { DedupeIndex } from "./dedupe-index.js";
-import { type DedupeSnapshot, decodeDedupeSnapshot, partitionKey } from "./dedupe-snapshot.js";
+import { partitionKey, readDedupeSnapshot } from "./dedupe-snapshot.js";
 import type { Logger } from "./logger.js";
 import type { PartitionLog } from "./partition-log.js";
 import type { RecordCodec } from "./record-codec.js";
@@ -29,34 +29,52 @@ const READ_STEP = 1000;
 
 /** Fills `index`; resolves with how many entries came from the snapshot and how many records were re-read. */
 export async function restoreDedupe(input: DedupeRestoreInput): Promise<{ fromSnapshot: number; scanned: number }> {
-  const { index, storage, logger, now } = input;
+  const { index } = input;
   const live = new Map<number, Topic>();
   for (const t of input.topics) if (t.meta.dedupeWindowMs > 0) live.set(t.meta.id, t);
-  let snapshot: DedupeSnapshot | undefined;
-  try {
-    const bytes = await storage.loadDedupeSnapshot();
-    if (bytes !== undefined) {
-      snapshot = decodeDedupeSnapshot(bytes);
-      if (snapshot === undefined) logger.warn({}, "the saved dedupe index is unreadable; re-reading the newest records instead");
-    }
-  } catch (err) {
-    // Damage there costs a re-read, never the start.
-    if (!(err instanceof StorageError && err.code === "corrupt")) throw err;
-    logger.warn({ err }, "the saved dedupe index is damaged; re-reading the newest records instead");
-  }
-  if (snapshot !== undefined) index.reserve(snapshot.entries);
-  snapshot?.forEach((topicId, h0, h1, h2, partition, offset, timeMs) => {
-    if (live.has(topicId)) index.restore(topicId, h0, h1, h2, partition, offset, timeMs, now);
-  });
+  const ends = await loadSnapshot(input, live);
   const fromSnapshot = index.size;
   let scanned = 0;
   for (const topic of live.values()) {
     for (const log of topic.partitions) {
-      const covered = snapshot?.ends.get(partitionKey(topic.meta.id, log.partition)) ?? 0n;
+      const covered = ends?.get(partitionKey(topic.meta.id, log.partition)) ?? 0n;
       if (log.end > covered) scanned += await rereadPartition(input, topic, log, covered);
     }
   }
   return { fromSnapshot, scanned };
+}
+
+/**
+ * Restores the snapshot's entries of live topics into the index as they are
+ * read; resolves with the ends they cover, or `undefined` (and an index
+ * emptied of what it took) when there is no usable snapshot.
+ */
+async function loadSnapshot(input: DedupeRestoreInput, live: ReadonlyMap<number, Topic>): Promise<ReadonlyMap<string, bigint> | undefined> {
+  const { index, logger, now } = input;
+  let ends: ReadonlyMap<string, bigint> | undefined;
+  const forget = (): undefined => {
+    for (const topicId of live.keys()) index.clear(topicId);
+    return undefined;
+  };
+  try {
+    const result = await readDedupeSnapshot(input.storage.readDedupeSnapshot(), {
+      start(covered, entries) {
+        ends = covered;
+        index.reserve(entries);
+      },
+      entry(topicId, h0, h1, h2, partition, offset, timeMs) {
+        if (live.has(topicId)) index.restore(topicId, h0, h1, h2, partition, offset, timeMs, now);
+      },
+    });
+    if (result === "complete") return ends;
+    if (result === "invalid") logger.warn({}, "the saved dedupe index is unreadable; re-reading the newest records instead");
+    return forget();
+  } catch (err) {
+    // Damage there costs a re-read, never the start.
+    if (!(err instanceof StorageError && err.code === "corrupt")) throw err;
+    logger.warn({ err }, "the saved dedupe index is damaged; re-reading the newest records instead");
+    return forget();
+  }
 }
 
 /** Adds the ids of the partition's records past `covered` that are inside the window; returns how many were read. */

@@ -23,17 +23,18 @@ export interface CoveredEnd {
   readonly end: bigint;
 }
 
-/** A decoded snapshot. */
-export interface DedupeSnapshot {
-  /** Covered end per partition, keyed `topicId/partition`. */
-  readonly ends: ReadonlyMap<string, bigint>;
-  /** How many entries it holds. */
-  readonly entries: number;
-  /** Visits the entries, oldest first. */
-  forEach(visit: DedupeVisitor): void;
+/** What {@link readDedupeSnapshot} finds, in the order it finds it. */
+export interface DedupeSnapshotSink {
+  /** The covered end per partition (keyed by {@link partitionKey}) and how many entries follow; once, before any entry. */
+  start(ends: ReadonlyMap<string, bigint>, entries: number): void;
+  /** One entry; oldest first. */
+  entry: DedupeVisitor;
 }
 
-/** The key of a partition in {@link DedupeSnapshot.ends}. */
+/** How {@link readDedupeSnapshot} ended. */
+export type SnapshotReadResult = "none" | "invalid" | "complete";
+
+/** The key of a partition in the covered ends ({@link DedupeSnapshotSink.start}). */
 export function partitionKey(topicId: number, partition: number): string {
   return `${topicId}/${partition}`;
 }
@@ -66,28 +67,100 @@ export function encodeDedupeSnapshot(index: DedupeIndex, ends: readonly CoveredE
   return bytes;
 }
 
-/** Decodes a snapshot; `undefined` when it is not one this version wrote (or is cut short). */
-export function decodeDedupeSnapshot(bytes: Uint8Array): DedupeSnapshot | undefined {
-  if (bytes.byteLength < 12) return undefined;
-  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (v.getUint32(0, true) !== MAGIC) return undefined;
-  const partitions = v.getUint32(4, true);
-  let p = 8;
-  if (bytes.byteLength < p + partitions * PARTITION_BYTES + 4) return undefined;
-  const ends = new Map<string, bigint>();
-  for (let k = 0; k < partitions; k++, p += PARTITION_BYTES) {
-    ends.set(partitionKey(v.getUint32(p, true), v.getUint32(p + 4, true)), BigInt(v.getFloat64(p + 8, true)));
+/**
+ * Decodes a snapshot from its bytes in pieces of any size, in order (as
+ * storage yields them), without ever holding it whole: a full index's
+ * snapshot is tens of MB. Resolves with `none` when there were no bytes,
+ * `invalid` when they are not a snapshot this version wrote, are cut short or
+ * run on (the sink may have seen part of it by then, which the caller must
+ * drop), and `complete` otherwise. Rejects when `pieces` does.
+ */
+export async function readDedupeSnapshot(pieces: AsyncIterable<Uint8Array>, sink: DedupeSnapshotSink): Promise<SnapshotReadResult> {
+  const parser = new SnapshotParser(sink);
+  let any = false;
+  for await (const piece of pieces) {
+    any = true;
+    if (!parser.push(piece)) return "invalid";
   }
-  const entries = v.getUint32(p, true);
-  p += 4;
-  if (bytes.byteLength !== p + entries * ENTRY_BYTES) return undefined;
-  const first = p;
-  return {
-    ends,
-    entries,
-    forEach(visit) {
-      for (let q = first; q < bytes.byteLength; q += ENTRY_BYTES) {
-        visit(
+  if (!any) return "none";
+  return parser.done ? "complete" : "invalid";
+}
+
+/** The parts of a snapshot, each of a fixed size, in order. */
+const HEADER = 0;
+const PARTITION = 1;
+const COUNT = 2;
+const ENTRY = 3;
+const DONE = 4;
+
+/**
+ * Cuts the pieces into parts (header, partitions, entry count, entries),
+ * decoding each in place and copying only the few bytes of a part that
+ * straddles two pieces.
+ */
+class SnapshotParser {
+  #part = HEADER;
+  #size = 8;
+  /** Parts of the current kind still to come. */
+  #left = 1;
+  readonly #ends = new Map<string, bigint>();
+  /** The start of a part cut by a piece's end. */
+  readonly #carry = new Uint8Array(ENTRY_BYTES);
+  readonly #carryView = new DataView(this.#carry.buffer);
+  #carried = 0;
+
+  constructor(private readonly sink: DedupeSnapshotSink) {}
+
+  get done(): boolean {
+    return this.#part === DONE;
+  }
+
+  /** Takes the next piece; false when the bytes are not a snapshot (so far). */
+  push(piece: Uint8Array): boolean {
+    const v = new DataView(piece.buffer, piece.byteOffset, piece.byteLength);
+    let p = 0;
+    while (p < piece.byteLength) {
+      if (this.#part === DONE) return false;
+      const need = this.#size - this.#carried;
+      if (this.#carried > 0 || piece.byteLength - p < need) {
+        const n = Math.min(need, piece.byteLength - p);
+        this.#carry.set(piece.subarray(p, p + n), this.#carried);
+        this.#carried += n;
+        p += n;
+        if (this.#carried < this.#size) return true;
+        this.#carried = 0;
+        if (!this.#decode(this.#carryView, 0)) return false;
+      } else {
+        if (!this.#decode(v, p)) return false;
+        p += need;
+      }
+    }
+    return true;
+  }
+
+  /** Decodes the part at `q`; false when it is not what a snapshot holds there. */
+  #decode(v: DataView, q: number): boolean {
+    switch (this.#part) {
+      case HEADER: {
+        if (v.getUint32(q, true) !== MAGIC) return false;
+        const partitions = v.getUint32(q + 4, true);
+        if (partitions > 0) this.#next(PARTITION, PARTITION_BYTES, partitions);
+        else this.#next(COUNT, 4, 1);
+        return true;
+      }
+      case PARTITION:
+        this.#ends.set(partitionKey(v.getUint32(q, true), v.getUint32(q + 4, true)), BigInt(v.getFloat64(q + 8, true)));
+        if (--this.#left === 0) this.#next(COUNT, 4, 1);
+        return true;
+      case COUNT: {
+        const entries = v.getUint32(q, true);
+        this.sink.start(this.#ends, entries);
+        if (entries > 0) this.#next(ENTRY, ENTRY_BYTES, entries);
+        else this.#part = DONE;
+        return true;
+      }
+      case ENTRY:
+        this.sink.entry(
           v.getUint32(q, true),
           v.getUint32(q + 4, true),
           v.getUint32(q + 8, true),
@@ -96,7 +169,15 @@ export function decodeDedupeSnapshot(bytes: Uint8Array): DedupeSnapshot | undefi
           v.getFloat64(q + 20, true),
           v.getFloat64(q + 28, true),
         );
-      }
-    },
-  };
+        if (--this.#left === 0) this.#part = DONE;
+        return true;
+    }
+    return false;
+  }
+
+  #next(part: number, size: number, count: number): void {
+    this.#part = part;
+    this.#size = size;
+    this.#left = count;
+  }
 }

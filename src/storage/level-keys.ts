@@ -4,15 +4,18 @@
  * keyspace under a one-byte prefix:
  *
  * - `0x00 kind ...`: metadata (topics, groups, id counters, tombstones of
- *   deleted topics, the format marker); small and rarely written.
+ *   deleted topics, the format marker, the dedupe snapshot file's length);
+ *   small and rarely written.
  * - `0x01 topicId:u32 partition:u32 offset:u64`: log records (17 bytes).
  * - `0x02 groupId:u32 partition:u32`: a group's state in one partition.
  * - `0x03 ...`: dedupe entries of earlier versions, one per message; deleted
  *   at start (see `LEGACY_DEDUPE_RANGE`).
  * - `0x04 topicId:u32 partition:u32`: the partition's end floor (`u64`), set
  *   when records are deleted, so that an emptied log keeps its offsets.
- * - `0x05`: how many chunks the dedupe snapshot has (`u32`), and
- *   `0x05 index:u32`: its chunks, in order.
+ * - `0x05 ...`: the dedupe snapshot of an earlier version, in chunks;
+ *   deleted at start (see `LEGACY_DEDUPE_SNAPSHOT_RANGE`). The snapshot is now
+ *   a file (`dedupe-snapshot-file.ts`) whose length is kept in the metadata.
+ * - `0xff`: never written; an empty range to compact (see {@link UNUSED_KEY}).
  *
  * Callers validate ids and offsets before building keys (see `validate.ts`).
  */
@@ -22,12 +25,13 @@ const RECORD = 0x01;
 const GROUP_STATE = 0x02;
 const LEGACY_DEDUPE = 0x03;
 const END_FLOOR = 0x04;
-const DEDUPE_SNAPSHOT = 0x05;
+const LEGACY_DEDUPE_SNAPSHOT = 0x05;
 
 const META_TOPIC = 0x01;
 const META_GROUP = 0x02;
 const META_NEXT_IDS = 0x03;
 const META_DELETED_TOPIC = 0x04;
+const META_DEDUPE_SNAPSHOT = 0x05;
 
 /** Length of a record key. */
 export const RECORD_KEY_LENGTH = 17;
@@ -143,6 +147,12 @@ export const GROUP_STATE_RANGE: PrefixRange = {
 /** The per-message dedupe entries earlier versions wrote. */
 export const LEGACY_DEDUPE_RANGE: PrefixRange = { gte: Uint8Array.of(LEGACY_DEDUPE), lt: Uint8Array.of(LEGACY_DEDUPE + 1) };
 
+/** The chunks of the dedupe snapshot earlier versions wrote into LevelDB. */
+export const LEGACY_DEDUPE_SNAPSHOT_RANGE: PrefixRange = {
+  gte: Uint8Array.of(LEGACY_DEDUPE_SNAPSHOT),
+  lt: Uint8Array.of(LEGACY_DEDUPE_SNAPSHOT + 1),
+};
+
 /** Every metadata key. */
 export const META_RANGE: PrefixRange = { gte: Uint8Array.of(META), lt: Uint8Array.of(META + 1) };
 
@@ -175,10 +185,16 @@ export const NEXT_IDS_KEY: Uint8Array = Uint8Array.of(META, META_NEXT_IDS);
 /** The key of the format marker: `0x00 "format"`. */
 export const FORMAT_KEY: Uint8Array = Uint8Array.of(META, ...new TextEncoder().encode("format"));
 
+/**
+ * The length (`f64`) of the dedupe snapshot file, written with it: a file
+ * without it, or of another length, is not the snapshot the database knows.
+ */
+export const DEDUPE_SNAPSHOT_KEY: Uint8Array = Uint8Array.of(META, META_DEDUPE_SNAPSHOT);
+
 /** What a metadata key names. */
 export type MetaKey =
   | { readonly kind: "topic" | "group" | "deleted-topic"; readonly id: number }
-  | { readonly kind: "next-ids" | "format" };
+  | { readonly kind: "next-ids" | "format" | "dedupe-snapshot" };
 
 /** Decodes a metadata key; `undefined` when it is not one this version writes. */
 export function parseMetaKey(key: Uint8Array): MetaKey | undefined {
@@ -195,6 +211,7 @@ export function parseMetaKey(key: Uint8Array): MetaKey | undefined {
   }
   if (keysEqual(key, NEXT_IDS_KEY)) return { kind: "next-ids" };
   if (keysEqual(key, FORMAT_KEY)) return { kind: "format" };
+  if (keysEqual(key, DEDUPE_SNAPSHOT_KEY)) return { kind: "dedupe-snapshot" };
   return undefined;
 }
 
@@ -209,16 +226,11 @@ export function keyHex(key: Uint8Array): string {
   return Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString("hex");
 }
 
-/** The key holding how many chunks the dedupe snapshot has (`u32`). */
-export const DEDUPE_SNAPSHOT_HEADER_KEY = Uint8Array.of(DEDUPE_SNAPSHOT);
-
-/** The key of chunk `index` of the dedupe snapshot. */
-export function dedupeSnapshotChunkKey(index: number): Uint8Array {
-  const key = new Uint8Array(5);
-  key[0] = DEDUPE_SNAPSHOT;
-  writeU32(key, 1, index);
-  return key;
-}
+/**
+ * A key in no keyspace. Compacting the range from it to itself only flushes
+ * LevelDB's memtable to a table file (nothing on disk overlaps it).
+ */
+export const UNUSED_KEY = Uint8Array.of(0xff);
 
 /** The key of a partition's end floor. */
 export function endFloorKey(topicId: number, partition: number): Uint8Array {

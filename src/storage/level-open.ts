@@ -15,8 +15,8 @@ export const LEVEL_STORAGE_FORMAT = "sluice-storage-v1";
 
 /** Files LevelDB writes before `CURRENT` exists, e.g. when creation crashed. */
 const PRE_CURRENT_FILES = new Set(["LOCK", "LOG", "LOG.old"]);
-/** Files only a LevelDB database that held data has. */
-const LEVELDB_DATA_FILE = /^(MANIFEST-\d+|\d+\.(log|ldb|sst))$/;
+/** Files only a database that held data has: LevelDB's, and our dedupe snapshot. */
+const DATA_FILE = /^(MANIFEST-\d+|\d+\.(log|ldb|sst)|dedupe-snapshot(\.tmp)?)$/;
 
 /** Where {@link openLevelDb} reports what it recovered from. */
 export interface OpenLogger {
@@ -93,7 +93,7 @@ async function checkDirectory(location: string, logger: OpenLogger | undefined):
   if (entries.includes("CURRENT")) return;
   // lost+found: the directory may be the root of its own file system.
   const others = entries.filter((name) => name !== "lost+found" && !PRE_CURRENT_FILES.has(name));
-  if (others.some((name) => LEVELDB_DATA_FILE.test(name))) {
+  if (others.some((name) => DATA_FILE.test(name))) {
     // Letting LevelDB create a fresh database here would hide the data.
     throw new StorageError(
       "corrupt",

@@ -8,7 +8,9 @@ import { toStorageError } from "./level-errors.js";
 import {
   GROUP_STATE_RANGE,
   META_RANGE,
+  DEDUPE_SNAPSHOT_KEY,
   LEGACY_DEDUPE_RANGE,
+  LEGACY_DEDUPE_SNAPSHOT_RANGE,
   deletedTopicKey,
   keyHex,
   parseGroupStateKey,
@@ -19,12 +21,13 @@ import {
   RECORD_KEY_LENGTH,
   topicEndFloorRange,
   topicRecordRange,
+  UNUSED_KEY,
 } from "./level-keys.js";
-import { loadSnapshot } from "./level-dedupe-snapshot.js";
+import { readSnapshotFile, writeSnapshotFile } from "./dedupe-snapshot-file.js";
 import { openLevelDb } from "./level-open.js";
 import { reopenRoom } from "./level-reopen.js";
 import { approximatePartitionBytes, deleteRecordRange, purgeRange, readEndFloor } from "./level-ranges.js";
-import { LevelWriteBatch, type LevelDb } from "./level-write-batch.js";
+import { LevelWriteBatch, decodeSnapshotLength, type LevelDb } from "./level-write-batch.js";
 import { decodeGroupMeta, decodeNextIds, decodeTopicMeta } from "./meta-codec.js";
 import {
   StorageError,
@@ -111,6 +114,11 @@ export class LevelStorage implements Storage {
     this.#db = undefined;
     if (db === undefined) return;
     try {
+      // Flush the memtable, so that the next open does not replay the
+      // write-ahead log: replaying the tens of MB of a dedupe snapshot saved at
+      // shutdown left ~38 MB resident in the next process (measured). Only an
+      // optimisation: a failure here shows again in close() or the next open.
+      await db.compactRange(UNUSED_KEY, UNUSED_KEY).catch(() => undefined);
       await db.close();
     } catch (err) {
       throw toStorageError(err, `closing data directory ${this.#location}`);
@@ -149,6 +157,7 @@ export class LevelStorage implements Storage {
           break;
         case "format":
         case "deleted-topic":
+        case "dedupe-snapshot":
           break;
         case undefined:
           // Only a newer version would write one, and it would change the marker.
@@ -269,14 +278,16 @@ export class LevelStorage implements Storage {
   batch(): WriteBatch {
     return new LevelWriteBatch(
       (action) => this.#writableDb(action),
+      (bytes) => writeSnapshotFile(this.#location, bytes),
       (err) => this.#writeFailed(err),
     );
   }
 
   /**
-   * Deletes the per-message dedupe entries of earlier versions, then, for
-   * every tombstoned topic, deletes its records and end floors in steps of 10,000 keys (DELETE_CHUNK_RECORDS), compacts the
-   * emptied record range (so that seeks near it do not skip over the
+   * Deletes the per-message dedupe entries and the in-database dedupe
+   * snapshot of earlier versions, then, for every tombstoned topic, deletes
+   * its records and end floors in steps of 10,000 keys
+   * (DELETE_CHUNK_RECORDS), compacts the emptied record range (so that seeks near it do not skip over the
    * deletions), then removes the tombstone. A crash leaves the tombstone, so
    * the next call resumes.
    */
@@ -284,6 +295,7 @@ export class LevelStorage implements Storage {
     const db = await this.#writableDb("purging deleted topics");
     try {
       await purgeRange(db, LEGACY_DEDUPE_RANGE);
+      await purgeRange(db, LEGACY_DEDUPE_SNAPSHOT_RANGE);
       const tombstones = await db.keys({ gte: deletedTopicKey(0), lte: deletedTopicKey(0xffff_ffff) }).all();
       for (const tombstone of tombstones) {
         const parsed = parseMetaKey(tombstone);
@@ -320,9 +332,16 @@ export class LevelStorage implements Storage {
     );
   }
 
-  /** See {@link Storage.loadDedupeSnapshot}: the header, then the chunks one by one into one buffer. */
-  async loadDedupeSnapshot(): Promise<Uint8Array | undefined> {
-    return this.#run("loading the dedupe snapshot", (db) => loadSnapshot(db));
+  /** See {@link Storage.readDedupeSnapshot}: the file of the length the database knows, in pieces of up to 1 MiB. */
+  async *readDedupeSnapshot(): AsyncGenerator<Uint8Array> {
+    const action = "reading the dedupe snapshot";
+    const db = this.#requireDb(action);
+    try {
+      const length = await db.get(DEDUPE_SNAPSHOT_KEY);
+      if (length !== undefined) yield* readSnapshotFile(this.#location, decodeSnapshotLength(length));
+    } catch (err) {
+      throw toStorageError(err, action);
+    }
   }
 
   /** Runs `fn` on the open database, mapping its failures to {@link StorageError}. */

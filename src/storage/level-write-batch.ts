@@ -7,8 +7,8 @@
 import type { ClassicLevel } from "classic-level";
 import { encodeGroupPartitionState } from "./group-state-codec.js";
 import { toStorageError } from "./level-errors.js";
-import { readSnapshotHeader, snapshotWrites } from "./level-dedupe-snapshot.js";
 import {
+  DEDUPE_SNAPSHOT_KEY,
   NEXT_IDS_KEY,
   deletedTopicKey,
   groupMetaKey,
@@ -17,13 +17,27 @@ import {
   topicMetaKey,
 } from "./level-keys.js";
 import { encodeGroupMeta, encodeNextIds, encodeTopicMeta } from "./meta-codec.js";
-import type { GroupMeta, GroupPartitionState, StorageError, TopicMeta, WriteBatch } from "./storage.js";
+import { type GroupMeta, type GroupPartitionState, StorageError, type TopicMeta, type WriteBatch } from "./storage.js";
 import { assertU32, assertU64 } from "./validate.js";
 
 /** The database type {@link LevelStorage} uses: binary keys and values. */
 export type LevelDb = ClassicLevel<Uint8Array, Uint8Array>;
 
 const EMPTY = new Uint8Array(0);
+
+/** A length as the value of `DEDUPE_SNAPSHOT_KEY`: a big-endian `f64`. */
+function encodeLength(length: number): Uint8Array {
+  const bytes = new Uint8Array(8);
+  new DataView(bytes.buffer).setFloat64(0, length);
+  return bytes;
+}
+
+/** The length {@link encodeLength} wrote; rejects another value with `corrupt`. */
+export function decodeSnapshotLength(bytes: Uint8Array): number {
+  const length = bytes.byteLength === 8 ? new DataView(bytes.buffer, bytes.byteOffset, 8).getFloat64(0) : NaN;
+  if (!Number.isSafeInteger(length) || length < 0) throw new StorageError("corrupt", "malformed dedupe snapshot length");
+  return length;
+}
 
 /**
  * A batch of writes for {@link LevelStorage}. Builder methods validate their
@@ -41,18 +55,25 @@ export class LevelWriteBatch implements WriteBatch {
   readonly #values: (Uint8Array | undefined)[] = [];
   readonly #database: (action: string) => LevelDb | Promise<LevelDb>;
   readonly #failed: ((err: StorageError) => void) | undefined;
-  /** The dedupe snapshot to write, last of all (it needs a read of the old chunk count). */
+  /** The dedupe snapshot to save once the rest is durable. */
   #snapshot: Uint8Array | undefined;
+  readonly #saveSnapshot: (bytes: Uint8Array) => Promise<void>;
   /** Builder calls, which is what `length` reports. */
   #length = 0;
   #written = false;
 
   /**
    * @param database returns the database to write to, or throws (`unavailable`, `full`).
-   * @param failed hears of a write that LevelDB refused.
+   * @param saveSnapshot saves a dedupe snapshot (after the batch's LevelDB writes).
+   * @param failed hears of a write that LevelDB or the file system refused.
    */
-  constructor(database: (action: string) => LevelDb | Promise<LevelDb>, failed?: (err: StorageError) => void) {
+  constructor(
+    database: (action: string) => LevelDb | Promise<LevelDb>,
+    saveSnapshot: (bytes: Uint8Array) => Promise<void>,
+    failed?: (err: StorageError) => void,
+  ) {
     this.#database = database;
+    this.#saveSnapshot = saveSnapshot;
     this.#failed = failed;
   }
 
@@ -130,25 +151,26 @@ export class LevelWriteBatch implements WriteBatch {
     this.#assertNotWritten();
     this.#written = true;
     const db = await this.#database("writing a batch");
-    if (this.#keys.length === 0 && this.#snapshot === undefined) return;
     const keys = this.#keys;
     const values = this.#values;
+    const snapshot = this.#snapshot;
+    // The snapshot's length goes first, synced with everything before it: a
+    // snapshot must never be durable ahead of the records it covers.
+    if (snapshot !== undefined) this.#put(DEDUPE_SNAPSHOT_KEY, encodeLength(snapshot.byteLength));
     let chained: ReturnType<LevelDb["batch"]> | undefined;
     try {
-      if (this.#snapshot !== undefined) {
-        const writes = snapshotWrites(this.#snapshot, (await readSnapshotHeader(db))?.chunks ?? 0);
-        keys.push(...writes.keys);
-        values.push(...writes.values);
+      if (keys.length > 0) {
+        // A chained batch, never the array form: the array form costs 4-5x
+        // more JavaScript CPU per operation (BASELINES.md).
+        chained = db.batch();
+        for (let i = 0; i < keys.length; i++) {
+          const value = values[i];
+          if (value === undefined) chained.del(keys[i]);
+          else chained.put(keys[i], value);
+        }
+        await chained.write({ sync: options.sync || snapshot !== undefined });
       }
-      // A chained batch, never the array form: the array form costs 4-5x more
-      // JavaScript CPU per operation (BASELINES.md).
-      chained = db.batch();
-      for (let i = 0; i < keys.length; i++) {
-        const value = values[i];
-        if (value === undefined) chained.del(keys[i]);
-        else chained.put(keys[i], value);
-      }
-      await chained.write({ sync: options.sync });
+      if (snapshot !== undefined) await this.#saveSnapshot(snapshot);
     } catch (err) {
       // write() closes the batch itself; this covers a failure while filling it.
       await chained?.close().catch(() => undefined);

@@ -170,10 +170,10 @@ export class MemoryStorage implements Storage {
     return this.#require("measuring a partition").logs.get(topicId)?.get(partition)?.bytes(from) ?? 0;
   }
 
-  /** See {@link Storage.loadDedupeSnapshot}. */
-  async loadDedupeSnapshot(): Promise<Uint8Array | undefined> {
-    const snapshot = this.#require("loading the dedupe snapshot").dedupeSnapshot;
-    return snapshot === undefined ? undefined : copy(snapshot);
+  /** See {@link Storage.readDedupeSnapshot}: one piece. */
+  async *readDedupeSnapshot(): AsyncGenerator<Uint8Array> {
+    const snapshot = this.#require("reading the dedupe snapshot").dedupeSnapshot;
+    if (snapshot !== undefined) yield copy(snapshot);
   }
 
   #apply(operations: readonly Operation[]): void {

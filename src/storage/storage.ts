@@ -119,8 +119,10 @@ export interface WriteBatch {
   setNextIds(nextTopicId: number, nextGroupId: number): this;
   /**
    * Replaces the saved dedupe index (opaque bytes the broker encodes; any
-   * length, empty included) with `snapshot`. One per storage, durable exactly
-   * when the rest of the batch is.
+   * length, empty included) with `snapshot`, one per storage. The rest of the
+   * batch and every earlier write are durable before it is, since it claims
+   * to cover them; a failed write leaves the last snapshot or this one, never
+   * a mix.
    */
   putDedupeSnapshot(snapshot: Uint8Array): this;
   /** How many builder calls the batch holds (each counts one, whatever it writes). */
@@ -199,8 +201,14 @@ export interface Storage {
    * its files, compressed, and may leave out the most recent writes.
    */
   partitionBytes(topicId: number, partition: number, from?: bigint): Promise<number>;
-  /** The last dedupe snapshot written ({@link WriteBatch.putDedupeSnapshot}); `undefined` if none. */
-  loadDedupeSnapshot(): Promise<Uint8Array | undefined>;
+  /**
+   * The bytes of the last dedupe snapshot written
+   * ({@link WriteBatch.putDedupeSnapshot}), in order, in pieces of any size
+   * (an empty snapshot is one empty piece); nothing when none was written.
+   * A piece is valid only until the next is asked for. Rejects with `corrupt`
+   * when part of it is missing, `unavailable` when closed.
+   */
+  readDedupeSnapshot(): AsyncIterable<Uint8Array>;
 }
 
 /** The most records {@link Storage.deleteRecords} removes per storage write. */

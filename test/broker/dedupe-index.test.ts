@@ -1,10 +1,31 @@
 import { describe, expect, it } from "vitest";
 import { DedupeIndex } from "../../src/broker/dedupe-index.js";
-import { decodeDedupeSnapshot, encodeDedupeSnapshot } from "../../src/broker/dedupe-snapshot.js";
+import { encodeDedupeSnapshot, readDedupeSnapshot, type SnapshotReadResult } from "../../src/broker/dedupe-snapshot.js";
 import { hashMessageId } from "../../src/broker/id-hash.js";
 
 const T0 = 1_700_000_000_000;
 const WINDOW = 1000;
+
+type Entry = [topicId: number, h0: number, h1: number, h2: number, partition: number, offset: number, timeMs: number];
+
+/** What {@link readDedupeSnapshot} finds in `bytes` handed over in pieces of `pieceBytes`. */
+async function decode(bytes: Uint8Array, pieceBytes = bytes.length || 1) {
+  async function* pieces(): AsyncGenerator<Uint8Array> {
+    for (let p = 0; p < bytes.length; p += pieceBytes) yield bytes.subarray(p, p + pieceBytes);
+  }
+  let ends: ReadonlyMap<string, bigint> | undefined;
+  let count: number | undefined;
+  const entries: Entry[] = [];
+  const result: SnapshotReadResult = await readDedupeSnapshot(pieces(), {
+    start(e, n) {
+      expect(entries).toHaveLength(0);
+      ends = e;
+      count = n;
+    },
+    entry: (...entry) => entries.push(entry),
+  });
+  return { result, ends, count, entries };
+}
 
 function index(maxEntries = 1000, windows = new Map<number, number>()): { index: DedupeIndex; fullCalls: () => number } {
   let calls = 0;
@@ -151,7 +172,7 @@ describe("dedupe index", () => {
 });
 
 describe("dedupe snapshot", () => {
-  it("round-trips the live entries and covered ends, skipping expired entries on restore", () => {
+  it("round-trips the live entries and covered ends, skipping expired entries on restore", async () => {
     const { index: ix } = index();
     ix.add(1, "a", 0, 5n, T0);
     ix.add(2, "b", 3, 7n, T0 + 600);
@@ -161,21 +182,38 @@ describe("dedupe snapshot", () => {
       { topicId: 1, partition: 0, end: 7n },
       { topicId: 2, partition: 3, end: 8n },
     ]);
-    const snapshot = decodeDedupeSnapshot(bytes)!;
+    const snapshot = await decode(bytes);
+    expect(snapshot.result).toBe("complete");
     expect(snapshot.ends).toEqual(new Map([["1/0", 7n], ["2/3", 8n]]));
+    expect(snapshot.count).toBe(2);
     const { index: restored } = index();
-    snapshot.forEach((t, h0, h1, h2, p, o, time) => restored.restore(t, h0, h1, h2, p, o, time, T0 + WINDOW));
+    for (const [t, h0, h1, h2, p, o, time] of snapshot.entries) restored.restore(t, h0, h1, h2, p, o, time, T0 + WINDOW);
     expect(restored.size).toBe(1);
     expect(restored.find(2, "b", WINDOW, T0 + WINDOW)).toEqual({ partition: 3, offset: 7n, timeMs: T0 + 600 });
     expect(restored.find(1, "gone", WINDOW, T0 + WINDOW)).toBeUndefined();
   });
 
-  it("refuses bytes it did not write, or cut short", () => {
+  it("decodes the same from pieces of any size, parts cut across pieces included", async () => {
+    const { index: ix } = index();
+    for (let i = 0; i < 50; i++) ix.add(1 + (i % 3), `id-${i}`, i % 4, BigInt(i), T0 + i);
+    const ends = [0, 1, 2, 3].map((partition) => ({ topicId: 1, partition, end: 50n + BigInt(partition) }));
+    const bytes = encodeDedupeSnapshot(ix, ends);
+    const whole = await decode(bytes);
+    expect(whole.entries).toHaveLength(50);
+    for (const size of [1, 3, 8, 15, 17, 35, 36, 37, 100, 1000]) {
+      expect(await decode(bytes, size), `pieces of ${size}`).toEqual(whole);
+    }
+  });
+
+  it("reports no bytes as none, and bytes it did not write, cut short or running on as invalid", async () => {
     const { index: ix } = index();
     ix.add(1, "a", 0, 5n, T0);
     const bytes = encodeDedupeSnapshot(ix, [{ topicId: 1, partition: 0, end: 6n }]);
-    expect(decodeDedupeSnapshot(bytes.subarray(0, bytes.length - 1))).toBeUndefined();
-    expect(decodeDedupeSnapshot(new Uint8Array(40))).toBeUndefined();
-    expect(decodeDedupeSnapshot(new Uint8Array(0))).toBeUndefined();
+    expect((await decode(new Uint8Array(0))).result).toBe("none");
+    expect((await decode(bytes.subarray(0, bytes.length - 1))).result).toBe("invalid");
+    expect((await decode(bytes.subarray(0, 8), 3)).result).toBe("invalid");
+    expect((await decode(new Uint8Array(40))).result).toBe("invalid");
+    expect((await decode(Uint8Array.of(...bytes, 0))).result).toBe("invalid");
+    expect((await decode(Uint8Array.of(...bytes, 0), 7)).result).toBe("invalid");
   });
 });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { Broker } from "../../src/broker/broker.js";
-import { decodeDedupeSnapshot } from "../../src/broker/dedupe-snapshot.js";
+import { DedupeIndex } from "../../src/broker/dedupe-index.js";
+import { encodeDedupeSnapshot, readDedupeSnapshot } from "../../src/broker/dedupe-snapshot.js";
 import type { Logger } from "../../src/broker/logger.js";
 import type { BrokerLimits, TopicSettings } from "../../src/broker/types.js";
 import { MemoryStorage } from "../../src/storage/memory-storage.js";
@@ -127,7 +128,8 @@ describe("dedupe on publish", () => {
     ]);
     await broker.close();
     let saved = 0;
-    decodeDedupeSnapshot((await mem.loadDedupeSnapshot())!)!.forEach(() => saved++);
+    const result = await readDedupeSnapshot(mem.readDedupeSnapshot(), { start: () => undefined, entry: () => saved++ });
+    expect(result).toBe("complete");
     expect(saved).toBe(0);
   });
 
@@ -151,7 +153,9 @@ describe("dedupe on publish", () => {
     await broker.createTopic("t", settings({ partitions: 2 }));
     const first = await broker.publish("t", [msg("a", "id-a", 0), msg("b", "id-b", 1)]);
     await broker.close();
-    expect(await mem.loadDedupeSnapshot()).toBeInstanceOf(Uint8Array);
+    let pieces = 0;
+    for await (const piece of mem.readDedupeSnapshot()) pieces += piece.length > 0 ? 1 : 0;
+    expect(pieces).toBe(1);
     const reads = countReads(mem);
     const reopened = await open(mem, clock);
     expect(reads()).toBe(0);
@@ -202,6 +206,25 @@ describe("dedupe on publish", () => {
     const reopened = await open(mem, clock, {}, logger);
     expect(warnings.some((w) => w.includes("dedupe index is unreadable"))).toBe(true);
     expect((await reopened.broker.publish("t", [msg("b", "id")]))[0]!.duplicate).toBe(true);
+  });
+
+  it("drops the entries it restored from a saved index found cut short, and re-reads instead", async () => {
+    const warnings: string[] = [];
+    const { mem, clock, broker } = await open();
+    await broker.createTopic("t", settings());
+    await broker.publish("t", [msg("a", "id")]);
+    await broker.close();
+    // A snapshot whose first entry names an id the log does not hold, cut short after it.
+    const ghost = new DedupeIndex(10, () => WINDOW, () => undefined);
+    ghost.add(1, "ghost", 0, 7n, clock.now());
+    ghost.add(1, "other", 0, 8n, clock.now());
+    const bytes = encodeDedupeSnapshot(ghost, [{ topicId: 1, partition: 0, end: 9n }]);
+    await mem.batch().putDedupeSnapshot(bytes.subarray(0, bytes.length - 1)).write({ sync: false });
+    const reopened = await open(mem, clock, {}, recordingLogger(warnings));
+    expect(warnings.some((w) => w.includes("dedupe index is unreadable"))).toBe(true);
+    const results = await reopened.broker.publish("t", [msg("g", "ghost"), msg("b", "id")]);
+    expect(results.map((r) => r.duplicate ?? false)).toEqual([false, true]);
+    expect(await stored(mem)).toEqual(["a", "g"]);
   });
 
   it("forgets the oldest ids beyond --dedupe-max-entries, warning once", async () => {

@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, rm, unlink, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, rm, stat, truncate, unlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ClassicLevel } from "classic-level";
@@ -10,6 +10,13 @@ import { LEVEL_STORAGE_FORMAT, LevelStorage } from "../../src/storage/level-stor
 import type { Storage } from "../../src/storage/storage.js";
 import { MAX_U64, TWO_POW_53, appendRecords, expectStorageError } from "./storage-contract-helpers.js";
 import { storageContract } from "./storage-contract.js";
+
+/** Reads the snapshot through; resolves with its length. */
+async function drain(pieces: AsyncIterable<Uint8Array>): Promise<number> {
+  let n = 0;
+  for await (const piece of pieces) n += piece.byteLength;
+  return n;
+}
 
 storageContract("LevelStorage", { persistent: true, failureInjection: false }, async () => {
   const dir = await mkdtemp(join(tmpdir(), "sluice-storage-"));
@@ -125,6 +132,59 @@ describe("LevelStorage data directory", () => {
     const db = new ClassicLevel(dir);
     await db.open();
     expect(await db.get("\u0000format")).toBe(LEVEL_STORAGE_FORMAT);
+    await db.close();
+  });
+
+  it("leaves nothing in the write-ahead log at close, so that the next open replays nothing", async () => {
+    const storage = await open(dir);
+    const batch = storage.batch();
+    for (let i = 0; i < 1000; i++) batch.appendRecord(1, 0, BigInt(i), new Uint8Array(1000).fill(i & 0xff));
+    await batch.write({ sync: false });
+    await opened.pop()!.close();
+    const logs = (await readdir(dir)).filter((f) => f.endsWith(".log"));
+    expect(logs.length).toBeGreaterThan(0);
+    for (const log of logs) expect((await stat(join(dir, log))).size, log).toBe(0);
+    const reopened = await open(dir);
+    expect(await reopened.readRecords(1, 0, 0n, 2000, Infinity)).toHaveLength(1000);
+  });
+
+  it("keeps the dedupe snapshot in a file beside LevelDB's and refuses a file of another length, or none, as corrupt", async () => {
+    const storage = await open(dir);
+    const snapshot = new Uint8Array(3 * 1024 * 1024 + 3).fill(9);
+    await storage.batch().putDedupeSnapshot(snapshot).write({ sync: false });
+    expect((await stat(join(dir, "dedupe-snapshot"))).size).toBe(snapshot.byteLength);
+    let read = 0;
+    for await (const piece of storage.readDedupeSnapshot()) read += piece.byteLength;
+    expect(read).toBe(snapshot.byteLength);
+    await truncate(join(dir, "dedupe-snapshot"), 100);
+    await expectStorageError(drain(storage.readDedupeSnapshot()), "corrupt");
+    await unlink(join(dir, "dedupe-snapshot"));
+    await expectStorageError(drain(storage.readDedupeSnapshot()), "corrupt");
+  });
+
+  it("ignores a snapshot file the database does not know of, e.g. from a save cut short", async () => {
+    const storage = await open(dir);
+    await writeFile(join(dir, "dedupe-snapshot"), "stray");
+    expect(await drain(storage.readDedupeSnapshot())).toBe(0);
+  });
+
+  it("deletes the in-database dedupe snapshot of earlier versions at start", async () => {
+    const storage = await open(dir);
+    await appendRecords(storage, 1, 0, [0n]);
+    await opened.pop()!.close();
+    const db = new ClassicLevel<Uint8Array, Uint8Array>(dir, { keyEncoding: "view", valueEncoding: "view" });
+    await db.open();
+    await db.batch([
+      { type: "put", key: Uint8Array.of(0x05), value: new Uint8Array(12) },
+      { type: "put", key: Uint8Array.of(0x05, 0, 0, 0, 0), value: new Uint8Array(100) },
+    ]);
+    await db.close();
+    const reopened = await open(dir);
+    await reopened.purgeDeleted();
+    await opened.pop()!.close();
+    await db.open();
+    expect(await db.keys({ gte: Uint8Array.of(0x05), lt: Uint8Array.of(0x06) }).all()).toEqual([]);
+    expect(await db.keys({ gte: Uint8Array.of(0x01), lt: Uint8Array.of(0x02) }).all()).toHaveLength(1);
     await db.close();
   });
 
