@@ -12,7 +12,8 @@ import (
 //
 // Settle it with Ack (done: never delivered to the group again) or Nack
 // (redeliver it); Extend keeps the lease while work goes on. Only the first
-// Ack or Nack is sent; later ones return nil and do nothing. They return
+// Ack or Nack is sent; later ones return nil and do nothing. They queue the
+// request for the subscription's sender and return; they return
 // ErrSubscriptionClosed once the subscription is closed or over. A delivery
 // neither acked nor extended by Deadline is redelivered with Attempt + 1.
 type Delivery struct {

@@ -10,6 +10,7 @@ import (
 
 	sluice "github.com/sluice-broker/sluice/clients/go"
 	"github.com/sluice-broker/sluice/clients/go/internal/brokertest"
+	"google.golang.org/grpc"
 )
 
 // broker is the one live broker the tests of this package share; each test
@@ -43,9 +44,9 @@ func newTopic(t *testing.T, c *sluice.Client, partitions uint32) string {
 	return name
 }
 
-func dial(t *testing.T) *sluice.Client {
+func dial(t *testing.T, opts ...grpc.DialOption) *sluice.Client {
 	t.Helper()
-	c, err := sluice.Dial(broker.Addr)
+	c, err := sluice.Dial(broker.Addr, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,7 +3,6 @@ package sluice
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"iter"
 	"sync"
@@ -21,6 +20,9 @@ var ErrSubscriptionClosed = errors.New("sluice: subscription is closed")
 
 // closeTimeout bounds how long Close waits for the broker to end the stream.
 const closeTimeout = 10 * time.Second
+
+// maxAckPositions caps the positions merged into one ack request (~40 KB).
+const maxAckPositions = 4096
 
 // SubscribeOption sets an optional part of a Subscribe call.
 type SubscribeOption func(*sluicev1.SubscribeRequest_Open)
@@ -49,7 +51,9 @@ func WithConsumerName(name string) SubscribeOption {
 //
 // Next returns its deliveries one at a time (from one goroutine at a time);
 // the ack verbs of a Delivery may be called from any goroutine and are sent
-// on the same stream in the order they are made. The stream lives until
+// on the same stream in the order they are made, by a goroutine of the
+// subscription: acks made while it sends go out together in one request,
+// so acking each message does not cost a request each. The stream lives until
 // Close, until the context given to Subscribe is cancelled, or until the
 // broker ends it (for example with codes.Aborted when the group is deleted).
 type Subscription struct {
@@ -63,7 +67,10 @@ type Subscription struct {
 	err        error // why the stream ended; written before deliveries closes
 
 	sendMu     sync.Mutex
-	sendClosed bool
+	sendClosed bool                         // no more requests are taken
+	pending    []*sluicev1.SubscribeRequest // taken, not yet sent
+	wake       chan struct{}                // cap 1: pending changed or sendClosed was set
+	sent       chan struct{}                // closed when the sender has stopped
 }
 
 // Subscribe opens a subscription of group to topic and returns once the
@@ -101,8 +108,11 @@ func (c *Client) Subscribe(ctx context.Context, topic, group string, opts ...Sub
 		info:       first.GetSubscribed(),
 		deliveries: make(chan *Delivery, 64),
 		closing:    make(chan struct{}),
+		wake:       make(chan struct{}, 1),
+		sent:       make(chan struct{}),
 	}
 	go s.read()
+	go s.sendLoop()
 	return s, nil
 }
 
@@ -153,14 +163,15 @@ func (s *Subscription) All(ctx context.Context) iter.Seq2[*Delivery, error] {
 func (s *Subscription) Close() error {
 	s.closeOnce.Do(func() {
 		close(s.closing)
-		s.sendMu.Lock()
-		if !s.sendClosed {
-			s.sendClosed = true
-			_ = s.stream.CloseSend()
-		}
-		s.sendMu.Unlock()
+		s.stopSending()
 		timer := time.NewTimer(closeTimeout)
 		defer timer.Stop()
+		// The sender sends what is pending, then half-closes.
+		select {
+		case <-s.sent:
+		case <-timer.C:
+			s.cancel()
+		}
 		for {
 			select {
 			case _, ok := <-s.deliveries:
@@ -188,9 +199,7 @@ func (s *Subscription) read() {
 		res, err := s.stream.Recv()
 		if err != nil {
 			s.err = err
-			s.sendMu.Lock()
-			s.sendClosed = true
-			s.sendMu.Unlock()
+			s.stopSending()
 			return
 		}
 		batch := res.GetDeliveries()
@@ -207,17 +216,64 @@ func (s *Subscription) read() {
 	}
 }
 
+// send queues req for the sender, merging an ack into an ack queued just
+// before it. It returns ErrSubscriptionClosed once the subscription is
+// closed or over; a failure to send ends the stream, which Next reports.
 func (s *Subscription) send(req *sluicev1.SubscribeRequest) error {
 	s.sendMu.Lock()
-	defer s.sendMu.Unlock()
 	if s.sendClosed {
+		s.sendMu.Unlock()
 		return ErrSubscriptionClosed
 	}
-	if err := s.stream.Send(req); err != nil {
-		if err == io.EOF {
-			return ErrSubscriptionClosed
+	merged := false
+	if ack, n := req.GetAck(), len(s.pending); ack != nil && n > 0 {
+		if last := s.pending[n-1].GetAck(); last != nil && len(last.Positions)+len(ack.Positions) <= maxAckPositions {
+			last.Positions = append(last.Positions, ack.Positions...)
+			merged = true
 		}
-		return fmt.Errorf("sluice: send on subscription: %w", err)
 	}
+	if !merged {
+		s.pending = append(s.pending, req)
+	}
+	s.sendMu.Unlock()
+	s.poke()
 	return nil
+}
+
+// stopSending takes no more requests; the sender sends what is pending and stops.
+func (s *Subscription) stopSending() {
+	s.sendMu.Lock()
+	s.sendClosed = true
+	s.sendMu.Unlock()
+	s.poke()
+}
+
+func (s *Subscription) poke() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// sendLoop is the only goroutine that sends on the stream: it sends what is
+// pending each time it is woken, and half-closes once sending stopped.
+func (s *Subscription) sendLoop() {
+	defer close(s.sent)
+	for range s.wake {
+		s.sendMu.Lock()
+		batch, stopped := s.pending, s.sendClosed
+		s.pending = nil
+		s.sendMu.Unlock()
+		for _, req := range batch {
+			if err := s.stream.Send(req); err != nil {
+				// The stream is over; Recv reports why.
+				s.stopSending()
+				return
+			}
+		}
+		if stopped {
+			_ = s.stream.CloseSend()
+			return
+		}
+	}
 }
