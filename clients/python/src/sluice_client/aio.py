@@ -21,6 +21,7 @@ import grpc
 import grpc.aio
 
 from sluice_client import _convert
+from sluice_client._coalesce import coalesce
 from sluice_client._channel import Pem, channel_credentials, open_aio_channel
 from sluice_client._gen.sluice.v1 import admin_pb2, admin_pb2_grpc, broker_pb2, broker_pb2_grpc, message_pb2
 from sluice_client.errors import SluiceError
@@ -127,8 +128,25 @@ class AsyncSubscription:
         self._requests.put_nowait(request)
 
     async def _request_iterator(self) -> AsyncIterator[broker_pb2.SubscribeRequest]:
-        while (request := await self._requests.get()) is not None:
-            yield request
+        request = await self._requests.get()
+        while request is not None:
+            # What queued up meanwhile goes out with it, acks merged.
+            batch = [request]
+            more = True
+            while True:
+                try:
+                    request = self._requests.get_nowait()
+                except asyncio.QueueEmpty:
+                    break
+                if request is None:
+                    more = False
+                    break
+                batch.append(request)
+            for merged in coalesce(batch):
+                yield merged
+            if not more:
+                return
+            request = await self._requests.get()
 
     async def _read(self) -> None:
         try:

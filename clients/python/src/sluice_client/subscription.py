@@ -9,6 +9,7 @@ from typing import Iterator
 import grpc
 
 from sluice_client import _convert
+from sluice_client._coalesce import coalesce
 from sluice_client._gen.sluice.v1 import broker_pb2, broker_pb2_grpc, message_pb2
 from sluice_client.errors import SluiceError
 from sluice_client.received import ReceivedMessage
@@ -24,7 +25,8 @@ class Subscription:
     Made by ``Client.subscribe``, which returns once the broker answered
     ``subscribed``. A background thread reads the stream into an inbox; acks,
     nacks and extensions go out through a queue feeding the request side,
-    in the order they were made. Iteration ends when the stream ends:
+    in the order they were made, acks queued together merged into one
+    request. Iteration ends when the stream ends:
     after ``close()`` quietly, or with ``SluiceError`` if the broker ended it
     with an error (for example ``ABORTED`` when the group was deleted).
 
@@ -136,8 +138,24 @@ class Subscription:
             self._requests.put(request)
 
     def _request_iterator(self) -> Iterator[broker_pb2.SubscribeRequest]:
-        while (request := self._requests.get()) is not None:
-            yield request
+        request = self._requests.get()
+        while request is not None:
+            # What queued up meanwhile goes out with it, acks merged.
+            batch = [request]
+            more = True
+            while True:
+                try:
+                    request = self._requests.get_nowait()
+                except queue.Empty:
+                    break
+                if request is None:
+                    more = False
+                    break
+                batch.append(request)
+            yield from coalesce(batch)
+            if not more:
+                return
+            request = self._requests.get()
 
     def _read(self) -> None:
         try:
