@@ -1,6 +1,8 @@
 from __future__ import annotations
 
-from sluice_client._coalesce import MAX_ACK_POSITIONS, coalesce
+import queue
+
+from sluice_client._coalesce import MAX_ACK_POSITIONS, coalesce, take_queued
 from sluice_client._gen.sluice.v1 import broker_pb2, message_pb2
 
 Request = broker_pb2.SubscribeRequest
@@ -35,3 +37,13 @@ def test_the_requests_given_are_not_changed() -> None:
 def test_a_merged_ack_holds_at_most_the_cap_of_positions() -> None:
     merged = coalesce([ack(i) for i in range(MAX_ACK_POSITIONS + 10)])
     assert [len(r.ack.positions) for r in merged] == [MAX_ACK_POSITIONS, 10]
+
+
+def test_take_queued_merges_what_waits_behind_the_first_and_stops_at_the_end_marker() -> None:
+    waiting: queue.SimpleQueue[broker_pb2.SubscribeRequest | None] = queue.SimpleQueue()
+    for item in (ack(2), nack(3), None, ack(9)):
+        waiting.put(item)
+    batch, more = take_queued(ack(1), waiting.get_nowait, queue.Empty)
+    assert (summary(batch), more) == ([("ack", [1, 2]), ("nack", [3])], False)
+    batch, more = take_queued(ack(4), waiting.get_nowait, queue.Empty)
+    assert (summary(batch), more) == ([("ack", [4, 9])], True)

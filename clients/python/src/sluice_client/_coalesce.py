@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Callable, Sequence
 
 from sluice_client._gen.sluice.v1 import broker_pb2
 
@@ -38,3 +38,25 @@ def coalesce(requests: Sequence[broker_pb2.SubscribeRequest]) -> list[broker_pb2
             out.append(request)
             merging = False
     return out
+
+
+def take_queued(
+    first: broker_pb2.SubscribeRequest,
+    get_nowait: Callable[[], broker_pb2.SubscribeRequest | None],
+    empty: type[Exception],
+) -> tuple[list[broker_pb2.SubscribeRequest], bool]:
+    """``first`` and the requests queued behind it, merged (see ``coalesce``).
+
+    ``get_nowait`` takes the next queued request (``None`` marks the end of
+    the stream) or raises ``empty``. Returns the requests to send and whether
+    the stream goes on after them.
+    """
+    batch = [first]
+    while True:
+        try:
+            request = get_nowait()
+        except empty:
+            return coalesce(batch), True
+        if request is None:
+            return coalesce(batch), False
+        batch.append(request)

@@ -21,7 +21,7 @@ import grpc
 import grpc.aio
 
 from sluice_client import _convert
-from sluice_client._coalesce import coalesce
+from sluice_client._coalesce import take_queued
 from sluice_client._channel import Pem, channel_credentials, open_aio_channel
 from sluice_client._gen.sluice.v1 import admin_pb2, admin_pb2_grpc, broker_pb2, broker_pb2_grpc, message_pb2
 from sluice_client.errors import SluiceError
@@ -131,18 +131,8 @@ class AsyncSubscription:
         request = await self._requests.get()
         while request is not None:
             # What queued up meanwhile goes out with it, acks merged.
-            batch = [request]
-            more = True
-            while True:
-                try:
-                    request = self._requests.get_nowait()
-                except asyncio.QueueEmpty:
-                    break
-                if request is None:
-                    more = False
-                    break
-                batch.append(request)
-            for merged in coalesce(batch):
+            batch, more = take_queued(request, self._requests.get_nowait, asyncio.QueueEmpty)
+            for merged in batch:
                 yield merged
             if not more:
                 return

@@ -9,7 +9,7 @@ from typing import Iterator
 import grpc
 
 from sluice_client import _convert
-from sluice_client._coalesce import coalesce
+from sluice_client._coalesce import take_queued
 from sluice_client._gen.sluice.v1 import broker_pb2, broker_pb2_grpc, message_pb2
 from sluice_client.errors import SluiceError
 from sluice_client.received import ReceivedMessage
@@ -141,18 +141,8 @@ class Subscription:
         request = self._requests.get()
         while request is not None:
             # What queued up meanwhile goes out with it, acks merged.
-            batch = [request]
-            more = True
-            while True:
-                try:
-                    request = self._requests.get_nowait()
-                except queue.Empty:
-                    break
-                if request is None:
-                    more = False
-                    break
-                batch.append(request)
-            yield from coalesce(batch)
+            batch, more = take_queued(request, self._requests.get_nowait, queue.Empty)
+            yield from batch
             if not more:
                 return
             request = self._requests.get()
