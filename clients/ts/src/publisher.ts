@@ -62,7 +62,8 @@ export class Publisher {
   readonly #batcher: Batcher<Pending>;
   readonly #status = new StatusChannel();
   readonly #reconnector: Reconnector;
-  readonly #idPrefix = randomBytes(6).toString("base64url");
+  /** Automatic ids are this prefix (with its dash) and a counter in base 36. */
+  readonly #idPrefix = `${randomBytes(6).toString("base64url")}-`;
   #idCounter = 0;
   #linger: NodeJS.Timeout | NodeJS.Immediate | undefined;
   #queue: Batch[] = [];
@@ -103,7 +104,7 @@ export class Publisher {
     }
     let wire: PublishMessage;
     try {
-      wire = toPublishMessage(message, this.#autoId ? `${this.#idPrefix}-${(this.#idCounter++).toString(36)}` : "");
+      wire = toPublishMessage(message, this.#autoId ? this.#idPrefix + (this.#idCounter++).toString(36) : "");
     } catch (err) {
       return Promise.reject(SluiceError.from(err));
     }
