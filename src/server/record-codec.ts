@@ -145,8 +145,8 @@ export const protobufRecordCodec: RecordCodec = {
   },
 
   size(input: RecordInput): number {
-    let n = input.payload.byteLength + Buffer.byteLength(input.key) + Buffer.byteLength(input.messageId);
-    for (const k in input.headers) n += Buffer.byteLength(k) + Buffer.byteLength(input.headers[k]!);
+    let n = input.payload.byteLength + utf8Length(input.key) + utf8Length(input.messageId);
+    for (const k in input.headers) n += utf8Length(k) + utf8Length(input.headers[k]!);
     return n;
   },
 };

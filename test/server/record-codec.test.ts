@@ -76,6 +76,17 @@ describe("the stored-record codec", () => {
     }
   });
 
+  it("sizes a message as the UTF-8 bytes of its key, payload, headers and id", () => {
+    const r = rng(11);
+    for (let i = 0; i < 500; i++) {
+      const input = randomInput(r);
+      let expected = input.payload.byteLength + Buffer.byteLength(input.key) + Buffer.byteLength(input.messageId);
+      for (const k in input.headers) expected += Buffer.byteLength(k) + Buffer.byteLength(input.headers[k]!);
+      expect(codec.size(input), `case ${i}`).toBe(expected);
+    }
+    expect(codec.size({ key: "a".repeat(70), payload: new Uint8Array(3), headers: { "é": "😀" }, messageId: "\u0080" })).toBe(70 + 3 + 2 + 4 + 2);
+  });
+
   it("encodes times before 1970 like BinaryWriter too", () => {
     const input: RecordInput = { key: "k", payload: new Uint8Array([1, 2]), headers: {}, messageId: "" };
     for (const t of [-1, -1000, -1_500]) {
