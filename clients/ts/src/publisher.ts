@@ -36,7 +36,7 @@ function capture(resolve: Pending["resolve"], reject: Pending["reject"]): void {
 
 /**
  * A promise that `entry.resolve` and `entry.reject` settle. Made with one
- * shared executor: a closure per `send` (and its context) was a fifth of
+ * shared executor: a closure per `send` (and its context) was a sixth of
  * what a send allocated. Executors run synchronously, so one slot is enough.
  */
 function promiseFor(entry: Pending): Promise<PublishResult> {
