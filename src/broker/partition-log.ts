@@ -30,10 +30,23 @@ export class PartitionLog {
     this.#tail = new TailCache(4096, 1 << 20);
   }
 
-  /** Assigns the next offset and a non-decreasing publish time. */
-  reserve(now: number): { offset: bigint; publishTime: number } {
+  /**
+   * Assigns the next offset; its publish time is then {@link lastPublishTime}
+   * (read separately: no object per message).
+   */
+  reserve(now: number): bigint {
     if (now > this.#lastPublishTime) this.#lastPublishTime = now;
-    return { offset: this.#next++, publishTime: this.#lastPublishTime };
+    return this.#next++;
+  }
+
+  /** The publish time of the offset reserved last: never below an earlier one. */
+  get lastPublishTime(): number {
+    return this.#lastPublishTime;
+  }
+
+  /** Seeds the publish-time floor after a restart. */
+  set lastPublishTime(ms: number) {
+    this.#lastPublishTime = ms;
   }
 
   /** Makes reserved records visible, in offset order. */
@@ -52,11 +65,6 @@ export class PartitionLog {
   /** Forgets reservations after a failed write, so offsets stay dense. */
   rollback(): void {
     this.#next = this.end;
-  }
-
-  /** Seeds the publish-time floor after a restart. */
-  set lastPublishTime(ms: number) {
-    this.#lastPublishTime = ms;
   }
 
   /**

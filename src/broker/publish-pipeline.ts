@@ -102,8 +102,8 @@ export class PublishPipeline {
             }
           }
           const log = topic.partitions[parts[i]!]!;
-          const { offset, publishTime } = log.reserve(now);
-          const value = this.deps.codec.encode(m, publishTime);
+          const offset = log.reserve(now);
+          const value = this.deps.codec.encode(m, log.lastPublishTime);
           batch.appendRecord(id, log.partition, offset, value);
           records[i] = { offset, value };
           if (dedupe) {

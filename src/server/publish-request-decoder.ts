@@ -5,7 +5,8 @@
  * their wire types, valid UTF-8, in-bounds lengths) and returns `undefined`
  * for anything else (unknown fields, damage), so that the caller falls back
  * to `fromBinary`, which decides and words the error. Payloads are views of
- * the received bytes, as with `fromBinary`.
+ * the received bytes, as with `fromBinary`; messages without headers share
+ * one frozen empty object.
  */
 
 import type { PublishStreamRequest } from "../../gen/sluice/v1/broker_pb.js";
@@ -51,7 +52,7 @@ function message(r: WireReader): PublishMessage | undefined {
 function fields(r: WireReader): PublishMessage | undefined {
   let key = "";
   let payload: Uint8Array = EMPTY;
-  const headers: Record<string, string> = {};
+  let headers: Record<string, string> | undefined;
   let partition: number | undefined;
   let messageId = "";
   while (r.pos < r.end) {
@@ -70,7 +71,7 @@ function fields(r: WireReader): PublishMessage | undefined {
         break;
       }
       case (3 << 3) + LEN:
-        if (!entry(r, headers)) return undefined;
+        if (!entry(r, (headers ??= {}))) return undefined;
         break;
       case (4 << 3) + VARINT: {
         const v = r.varint();
@@ -88,10 +89,15 @@ function fields(r: WireReader): PublishMessage | undefined {
         return undefined;
     }
   }
-  return { $typeName: "sluice.v1.PublishMessage", key, payload, headers, partition, messageId };
+  return { $typeName: "sluice.v1.PublishMessage", key, payload, headers: headers ?? NO_HEADERS, partition, messageId };
 }
 
 const EMPTY = new Uint8Array(0);
+/**
+ * The headers of every message without any: most messages have none, and
+ * one object per message showed in the garbage. Frozen, since it is shared.
+ */
+const NO_HEADERS: Record<string, string> = Object.freeze({});
 
 /** The request `bytes` encode, or `undefined` when they are not in canonical form (decode them with `fromBinary`). */
 export function decodePublishStreamRequest(bytes: Uint8Array): PublishStreamRequest | undefined {

@@ -47,7 +47,7 @@ export const protobufRecordCodec: RecordCodec = {
     if (keyLen > 0) {
       out[p++] = (KEY << 3) | WireType.LengthDelimited;
       p = writeVarint(out, p, keyLen);
-      p += out.write(key, p, keyLen, "utf8");
+      p = writeString(out, p, key, keyLen);
     }
     if (payload.byteLength > 0) {
       out[p++] = (PAYLOAD << 3) | WireType.LengthDelimited;
@@ -61,10 +61,10 @@ export const protobufRecordCodec: RecordCodec = {
         p = writeVarint(out, p, 2 + varintLength(kl) + kl + varintLength(vl) + vl);
         out[p++] = (1 << 3) | WireType.LengthDelimited;
         p = writeVarint(out, p, kl);
-        p += out.write(k, p, kl, "utf8");
+        p = writeString(out, p, k, kl);
         out[p++] = (2 << 3) | WireType.LengthDelimited;
         p = writeVarint(out, p, vl);
-        p += out.write(v, p, vl, "utf8");
+        p = writeString(out, p, v, vl);
       }
     }
     out[p++] = (PUBLISH_TIME << 3) | WireType.LengthDelimited;
@@ -80,7 +80,7 @@ export const protobufRecordCodec: RecordCodec = {
     if (idLen > 0) {
       out[p++] = (MESSAGE_ID << 3) | WireType.LengthDelimited;
       p = writeVarint(out, p, idLen);
-      p += out.write(messageId, p, idLen, "utf8");
+      p = writeString(out, p, messageId, idLen);
     }
     return out;
   },
@@ -145,8 +145,8 @@ export const protobufRecordCodec: RecordCodec = {
   },
 
   size(input: RecordInput): number {
-    let n = input.payload.byteLength + Buffer.byteLength(input.key) + Buffer.byteLength(input.messageId);
-    for (const k in input.headers) n += Buffer.byteLength(k) + Buffer.byteLength(input.headers[k]!);
+    let n = input.payload.byteLength + utf8Length(input.key) + utf8Length(input.messageId);
+    for (const k in input.headers) n += utf8Length(k) + utf8Length(input.headers[k]!);
     return n;
   },
 };
@@ -179,6 +179,18 @@ function utf8Length(s: string): number {
   if (n > 64) return Buffer.byteLength(s, "utf8");
   for (let i = 0; i < n; i++) if (s.charCodeAt(i) > 0x7f) return Buffer.byteLength(s, "utf8");
   return n;
+}
+
+/**
+ * Writes `s`, whose UTF-8 length is `length` ({@link utf8Length}), at `p`
+ * and returns the position after it. Short ASCII strings (a length equal to
+ * the string's means every code unit is ASCII) are copied here: a call into
+ * C++ per message id cost more than the copy.
+ */
+function writeString(out: Buffer, p: number, s: string, length: number): number {
+  if (length !== s.length || length > 64) return p + out.write(s, p, length, "utf8");
+  for (let i = 0; i < length; i++) out[p + i] = s.charCodeAt(i);
+  return p + length;
 }
 
 /** The general encoder, for publish times before 1970 (negative int64 varints). */

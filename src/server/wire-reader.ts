@@ -14,11 +14,16 @@ const strict = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 /** A position in `buf`, reading up to `end` (which a decoder may narrow to a field's body and restore). */
 export class WireReader {
+  /** `buf` as a Buffer (one view, made once), so that ASCII strings decode without a Buffer each. */
+  readonly #text: Buffer;
+
   constructor(
     readonly buf: Uint8Array,
     public pos: number,
     public end: number,
-  ) {}
+  ) {
+    this.#text = Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+  }
 
   /** The varint at `pos` in at most `maxBytes` bytes (default 8) and below 2^53, or UNUSUAL. */
   varint(maxBytes = 8): number {
@@ -57,6 +62,6 @@ export class WireReader {
         }
       }
     }
-    return Buffer.from(buf.buffer, buf.byteOffset + start, end - start).toString("latin1");
+    return this.#text.toString("latin1", start, end);
   }
 }

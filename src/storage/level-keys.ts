@@ -64,13 +64,20 @@ function readU32(key: Uint8Array, at: number): number {
   return ((key[at] << 24) | (key[at + 1] << 16) | (key[at + 2] << 8) | key[at + 3]) >>> 0;
 }
 
-/**
- * Builds the key of one record. Called once per published message, so it
- * allocates only the key itself: offsets below 2^53 (all of them, in
- * practice) are split with number arithmetic instead of bigint shifts.
- */
+/** Builds the key of one record. */
 export function recordKey(topicId: number, partition: number, offset: bigint): Uint8Array {
   const key = new Uint8Array(RECORD_KEY_LENGTH);
+  writeRecordKey(key, topicId, partition, offset);
+  return key;
+}
+
+/**
+ * Writes the key of one record into `key` ({@link RECORD_KEY_LENGTH} bytes),
+ * so that a batch of writes can reuse one buffer. Called once per published
+ * message: offsets below 2^53 (all of them, in practice) are split with
+ * number arithmetic instead of bigint shifts, which would allocate.
+ */
+export function writeRecordKey(key: Uint8Array, topicId: number, partition: number, offset: bigint): void {
   key[0] = RECORD;
   writeU32(key, 1, topicId);
   writeU32(key, 5, partition);
@@ -82,7 +89,6 @@ export function recordKey(topicId: number, partition: number, offset: bigint): U
     writeU32(key, 9, Number(offset >> 32n));
     writeU32(key, 13, Number(offset & 0xffff_ffffn));
   }
-  return key;
 }
 
 /** The offset a record key holds. */

@@ -31,6 +31,26 @@ describe("the hand-written PublishStreamRequest decoder", () => {
     );
   });
 
+  it("decodes a Buffer (as grpc-js delivers requests) exactly as fromBinary does", () => {
+    const bytes = toBinary(
+      PublishStreamRequestSchema,
+      request(3n, "orders", [
+        { key: "k", payload: enc.encode("a"), messageId: "AbCdEf-1" },
+        { payload: enc.encode("b"), headers: { h: "1" }, messageId: "ünï" },
+      ]),
+    );
+    const copy = Buffer.from(bytes);
+    expect(decodePublishStreamRequest(copy)).toEqual(fromBinary(PublishStreamRequestSchema, copy));
+  });
+
+  it("gives messages without headers one shared, frozen empty object", () => {
+    const decoded = decodePublishStreamRequest(toBinary(PublishStreamRequestSchema, request(1n, "t", [{ messageId: "a" }, { messageId: "b" }])));
+    const [a, b] = decoded!.messages;
+    expect(a!.headers).toEqual({});
+    expect(Object.isFrozen(a!.headers)).toBe(true);
+    expect(b!.headers).toBe(a!.headers);
+  });
+
   it("keeps the last value of a repeated singular field and of a repeated map key, as fromBinary does", () => {
     const a = toBinary(PublishStreamRequestSchema, request(1n, "first", [{ key: "k1", headers: { h: "1" } }]));
     const b = toBinary(PublishStreamRequestSchema, request(2n, "second", [{ key: "k2", headers: { h: "2" } }]));

@@ -65,6 +65,28 @@ describe("the stored-record codec", () => {
     }
   });
 
+  it("encodes ASCII and non-ASCII strings of every length up to 70 like BinaryWriter", () => {
+    const payload = new Uint8Array([1]);
+    for (let n = 0; n <= 70; n++) {
+      const ascii = "a1-Z\u007f~".repeat(12).slice(0, n);
+      for (const s of [ascii, ascii.slice(0, -1) + "é", ascii.slice(0, -1) + "\u0080", ascii.slice(0, -1) + "😀"]) {
+        const input: RecordInput = { key: s, payload, headers: { [s]: s }, messageId: s };
+        expect(Buffer.from(codec.encode(input, 1_764_201_600_123)).equals(Buffer.from(reference(input, 1_764_201_600_123))), `${n}: ${s}`).toBe(true);
+      }
+    }
+  });
+
+  it("sizes a message as the UTF-8 bytes of its key, payload, headers and id", () => {
+    const r = rng(11);
+    for (let i = 0; i < 500; i++) {
+      const input = randomInput(r);
+      let expected = input.payload.byteLength + Buffer.byteLength(input.key) + Buffer.byteLength(input.messageId);
+      for (const k in input.headers) expected += Buffer.byteLength(k) + Buffer.byteLength(input.headers[k]!);
+      expect(codec.size(input), `case ${i}`).toBe(expected);
+    }
+    expect(codec.size({ key: "a".repeat(70), payload: new Uint8Array(3), headers: { "é": "😀" }, messageId: "\u0080" })).toBe(70 + 3 + 2 + 4 + 2);
+  });
+
   it("encodes times before 1970 like BinaryWriter too", () => {
     const input: RecordInput = { key: "k", payload: new Uint8Array([1, 2]), headers: {}, messageId: "" };
     for (const t of [-1, -1000, -1_500]) {

@@ -125,6 +125,26 @@ export function recordContract({ storage }: ContractContext): void {
       ]);
     });
 
+    it("writes records of several partitions and topics, mixed with metadata, each under its own key in one batch", async () => {
+      const big = 2n ** 60n + 3n;
+      await storage()
+        .batch()
+        .appendRecord(1, 0, 0n, bytes("a"))
+        .appendRecord(1, 1, 5n, bytes("b"))
+        .putTopic(topic(3))
+        .appendRecord(2, 0, big, bytes("c"))
+        .appendRecord(1, 0, 1n, bytes("d"))
+        .appendRecord(1, 0, 1n, bytes("e"))
+        .write({ sync: false });
+      expect(pairs(await storage().readRecords(1, 0, 0n, 10, 1000))).toEqual([
+        [0n, "a"],
+        [1n, "e"],
+      ]);
+      expect(pairs(await storage().readRecords(1, 1, 0n, 10, 1000))).toEqual([[5n, "b"]]);
+      expect(pairs(await storage().readRecords(2, 0, 0n, 10, 1000))).toEqual([[big, "c"]]);
+      expect((await storage().load()).topics.map((t) => t.id)).toEqual([3]);
+    });
+
     it("gets values at the offsets asked, in that order, undefined where none exists", async () => {
       await appendRecords(storage(), 1, 0, [0n, 1n, 2n, TWO_POW_53 + 1n]);
       const values = await storage().getRecords(1, 0, [2n, 9n, 0n, 2n, TWO_POW_53 + 1n, TWO_POW_53]);

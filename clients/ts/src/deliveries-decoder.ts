@@ -1,5 +1,6 @@
 import type { SubscribeResponse } from "./gen/sluice/v1/broker_pb.js";
 import type { Message } from "./gen/sluice/v1/message_pb.js";
+import { LEN, Reader, VARINT, tag } from "./wire-reader.js";
 
 /**
  * A hand-written decoder of the `SubscribeResponse` that carries deliveries,
@@ -12,61 +13,7 @@ import type { Message } from "./gen/sluice/v1/message_pb.js";
  * @internal
  */
 
-const VARINT = 0;
-const LEN = 2;
-const tag = (field: number, wire: number): number => (field << 3) | wire;
-
-const strict = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 const EMPTY = new Uint8Array(0);
-
-/** A position in `buf` that gives up (-1 / undefined) instead of throwing. */
-class Reader {
-  constructor(
-    readonly buf: Uint8Array,
-    public pos: number,
-    readonly end: number,
-  ) {}
-
-  /** A varint up to 2^53 - 1; -1 when longer, truncated or larger. */
-  varint(): number {
-    let result = 0;
-    let scale = 1;
-    for (let i = 0; i < 8; i++) {
-      if (this.pos >= this.end) return -1;
-      const b = this.buf[this.pos++]!;
-      result += (b & 0x7f) * scale;
-      if (b < 0x80) return result <= Number.MAX_SAFE_INTEGER ? result : -1;
-      scale *= 128;
-    }
-    return -1;
-  }
-
-  /** The end of a length-delimited body starting at `pos` after its length; -1 when out of bounds. */
-  bodyEnd(): number {
-    const len = this.varint();
-    if (len < 0 || this.pos + len > this.end) return -1;
-    return this.pos + len;
-  }
-
-  /** A string field's text; undefined for invalid UTF-8 or bad bounds. */
-  string(): string | undefined {
-    const end = this.bodyEnd();
-    if (end < 0) return undefined;
-    const start = this.pos;
-    this.pos = end;
-    const buf = this.buf;
-    for (let i = start; i < end; i++) {
-      if (buf[i]! > 0x7f) {
-        try {
-          return strict.decode(buf.subarray(start, end));
-        } catch {
-          return undefined;
-        }
-      }
-    }
-    return Buffer.from(buf.buffer, buf.byteOffset + start, end - start).toString("latin1");
-  }
-}
 
 function timestamp(r: Reader): { $typeName: "google.protobuf.Timestamp"; seconds: bigint; nanos: number } | undefined {
   const end = r.bodyEnd();

@@ -9,6 +9,7 @@ import {
 import type { PublishStreamRequest } from "./gen/sluice/v1/broker_pb.js";
 import { decodeDeliveriesResponse } from "./deliveries-decoder.js";
 import { encodePublishStreamRequest } from "./publish-request-encoder.js";
+import { decodePublishStreamResponse } from "./publish-response-decoder.js";
 
 /**
  * The grpc-js method definitions of a protobuf-es service, keyed by the
@@ -36,6 +37,7 @@ function serializer(schema: DescMessage): (message: unknown) => Buffer {
 /** Hand-written decoders for hot-path messages, by type name; `undefined` means "use fromBinary". */
 const FAST_DECODERS: Readonly<Record<string, (bytes: Uint8Array) => unknown>> = {
   "sluice.v1.SubscribeResponse": decodeDeliveriesResponse,
+  "sluice.v1.PublishStreamResponse": decodePublishStreamResponse,
 };
 
 function deserializer(schema: DescMessage): (bytes: Buffer) => unknown {

@@ -2,6 +2,7 @@ import type { PublishMessage } from "./gen/sluice/v1/message_pb.js";
 import { Code } from "./code.js";
 import { encodePayload, type Payload } from "./payload.js";
 import { SluiceError } from "./sluice-error.js";
+import { utf8Length } from "./utf8.js";
 
 /** A message to publish. Only `payload` is required. */
 export interface OutgoingMessage {
@@ -71,7 +72,7 @@ export function toPublishMessage(message: OutgoingMessage | Payload, messageId =
  * @internal
  */
 export function estimateBytes(m: PublishMessage): number {
-  let n = 16 + m.payload.byteLength + Buffer.byteLength(m.key) + Buffer.byteLength(m.messageId);
-  for (const k in m.headers) n += 8 + Buffer.byteLength(k) + Buffer.byteLength(m.headers[k] as string);
+  let n = 16 + m.payload.byteLength + utf8Length(m.key) + utf8Length(m.messageId);
+  for (const k in m.headers) n += 8 + utf8Length(k) + utf8Length(m.headers[k] as string);
   return n;
 }

@@ -1,4 +1,5 @@
 import type { PublishMessage } from "./gen/sluice/v1/message_pb.js";
+import { utf8Length, writeUtf8 } from "./utf8.js";
 
 /**
  * The protobuf encoding of a `PublishStreamRequest`, written by hand: the
@@ -68,8 +69,8 @@ function fieldLength(n: number): number {
 
 /** The encoded size of one message's body, with its UTF-8 lengths in `lengths` (key, id). */
 function messageLength(m: PublishMessage, lengths: Int32Array, i: number): number {
-  const keyLength = m.key === "" ? 0 : Buffer.byteLength(m.key);
-  const idLength = m.messageId === "" ? 0 : Buffer.byteLength(m.messageId);
+  const keyLength = utf8Length(m.key);
+  const idLength = utf8Length(m.messageId);
   lengths[2 * i] = keyLength;
   lengths[2 * i + 1] = idLength;
   let n = 0;
@@ -83,20 +84,20 @@ function messageLength(m: PublishMessage, lengths: Int32Array, i: number): numbe
 
 /** The encoded size of one map entry's body: key and value are always written, as protobuf-es does. */
 function entryLength(key: string, value: string): number {
-  return fieldLength(Buffer.byteLength(key)) + fieldLength(Buffer.byteLength(value));
+  return fieldLength(utf8Length(key)) + fieldLength(utf8Length(value));
 }
 
 function writeString(out: Buffer, p: number, tag: number, s: string, length: number): number {
   out[p++] = tag;
   p = writeVarint(out, p, length);
-  return p + out.write(s, p, length, "utf8");
+  return writeUtf8(out, p, s, length);
 }
 
 /** Encodes a `PublishStreamRequest` of `messages` (already validated by `toPublishMessage`). */
 export function encodePublishStreamRequest(requestId: bigint, topic: string, messages: readonly PublishMessage[]): Buffer {
   const lengths = new Int32Array(messages.length * 2);
   const bodies = new Array<number>(messages.length);
-  const topicLength = Buffer.byteLength(topic);
+  const topicLength = utf8Length(topic);
   let total = 0;
   if (requestId !== 0n) total += 1 + bigVarintLength(requestId);
   if (topicLength > 0) total += fieldLength(topicLength);
@@ -129,8 +130,8 @@ export function encodePublishStreamRequest(requestId: bigint, topic: string, mes
       const v = m.headers[k] as string;
       out[p++] = HEADERS;
       p = writeVarint(out, p, entryLength(k, v));
-      p = writeString(out, p, ENTRY_KEY, k, Buffer.byteLength(k));
-      p = writeString(out, p, ENTRY_VALUE, v, Buffer.byteLength(v));
+      p = writeString(out, p, ENTRY_KEY, k, utf8Length(k));
+      p = writeString(out, p, ENTRY_VALUE, v, utf8Length(v));
     }
     if (m.partition !== undefined) {
       out[p++] = PARTITION;

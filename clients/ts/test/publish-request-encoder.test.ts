@@ -38,6 +38,17 @@ describe("the hand-written PublishStreamRequest encoder", () => {
     ]);
   });
 
+  it("matches protobuf-es for ASCII and non-ASCII strings of every length up to 70", () => {
+    const messages = [];
+    for (let n = 0; n <= 70; n++) {
+      const ascii = "a1-Z\u007f~".repeat(12).slice(0, n);
+      for (const s of [ascii, ascii.slice(0, -1) + "é", ascii.slice(0, -1) + "\u0080", ascii.slice(0, -1) + "😀"]) {
+        messages.push(message({ key: s, payload: enc.encode("p"), headers: { [s]: s }, messageId: s }));
+      }
+    }
+    roundTrip(5n, "t", messages);
+  });
+
   it("matches protobuf-es for request id 0, an empty topic and no messages", () => {
     roundTrip(0n, "", []);
     roundTrip(300n, "t", []);
