@@ -24,6 +24,31 @@ export interface OpenLogger {
 }
 
 /**
+ * How LevelDB sizes and keeps its table files. It reads tables through mmap
+ * and keeps the last 64 it used open (it raises any `maxOpenFiles` below 74
+ * to 74, less 10 for its own files), and every mapped page a reader touched
+ * counts in the broker's RSS until the table leaves that cache. A consumer
+ * reading a backlog touches every page of each table it passes, so what stays
+ * mapped is about 64 x the table size.
+ *
+ * Log records are appended in key order, so LevelDB moves flushed tables down
+ * the levels without rewriting them: a table is about one write buffer plus
+ * the batch that filled it (the write queue hands LevelDB everything that
+ * arrived during the previous write, several MB under load). With LevelDB's
+ * default 4 MiB buffer a drain of a large backlog kept ~250 MB mapped; with
+ * 512 KiB, ~50-90 MB, at about the same CPU per message written and read.
+ * `maxFileSize` (1 MiB, LevelDB's minimum) bounds the tables compactions do
+ * rewrite (acknowledgement state, ranges retention deleted). Data
+ * directories written with larger tables keep them until LevelDB rewrites
+ * them.
+ */
+export const LEVEL_TABLE_OPTIONS = {
+  maxOpenFiles: 74,
+  writeBufferSize: 512 * 1024,
+  maxFileSize: 1024 * 1024,
+} as const;
+
+/**
  * Opens (creating when missing or empty) the Sluice database at `location`.
  * Rejects with {@link StorageError}: `foreign` when the directory holds other
  * files, or a LevelDB database without our format marker or with another
@@ -31,15 +56,6 @@ export interface OpenLogger {
  * data files; `unavailable` when another process holds the directory;
  * `full` or `io` when the directory cannot be created or read.
  */
-/**
- * LevelDB reads table files through mmap, and every mapped page of an open
- * table counts in the broker's RSS: with the default (1000) a 10M-message log
- * of ~4 MB tables could stay mapped whole (~1.4 GB). LevelDB keeps about this
- * many tables open (less 10 for its own files), so ~22 x 4 MB at most; a
- * consumer reading the log sequentially reopens each table once.
- */
-const MAX_OPEN_FILES = 32;
-
 export async function openLevelDb(location: string, logger?: OpenLogger): Promise<LevelDb> {
   await checkDirectory(location, logger);
   const db: LevelDb = new ClassicLevel<Uint8Array, Uint8Array>(location, {
@@ -47,7 +63,7 @@ export async function openLevelDb(location: string, logger?: OpenLogger): Promis
     valueEncoding: "view",
     createIfMissing: true,
     errorIfExists: false,
-    maxOpenFiles: MAX_OPEN_FILES,
+    ...LEVEL_TABLE_OPTIONS,
   });
   try {
     await db.open();

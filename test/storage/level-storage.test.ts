@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { mkdir, mkdtemp, readdir, rm, stat, truncate, unlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -217,6 +218,31 @@ describe("LevelStorage encodings", () => {
   it("reports a truncated group partition state as corrupt", () => {
     const encoded = encodeGroupPartitionState({ committed: 1n, acked: [[3n, 4n]] });
     expect(() => decodeGroupPartitionState(encoded.subarray(0, 20))).toThrow(/malformed/);
+  });
+});
+
+describe("LevelStorage table files", () => {
+  it("writes the log in tables of about half a MiB, so that a reader keeps little of it mapped", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "sluice-storage-"));
+    try {
+      const storage = new LevelStorage({ location: dir });
+      await storage.open();
+      // 6 MiB of incompressible records in 100 KiB batches, as publishes arrive.
+      let offset = 0n;
+      for (let b = 0; b < 60; b++) {
+        const batch = storage.batch();
+        for (let i = 0; i < 100; i++) batch.appendRecord(1, 0, offset++, randomBytes(1024));
+        await batch.write({ sync: false });
+      }
+      await storage.close();
+      const tables = (await readdir(dir)).filter((name) => name.endsWith(".ldb"));
+      const sizes = await Promise.all(tables.map(async (name) => (await stat(join(dir, name))).size));
+      // LevelDB's default 4 MiB write buffer would have left at most one table, of ~4 MiB.
+      expect(sizes.length).toBeGreaterThanOrEqual(6);
+      for (const size of sizes) expect(size).toBeLessThan(1.5 * 1024 * 1024);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 
