@@ -33,7 +33,47 @@ function timestamp(r: Reader): { $typeName: "google.protobuf.Timestamp"; seconds
   return { $typeName: "google.protobuf.Timestamp", seconds: BigInt(seconds), nanos };
 }
 
-function message(r: Reader): Message | undefined {
+/**
+ * The topic of the previous message of the batch: every message of a batch
+ * names the same topic, so its bytes are compared instead of decoded again.
+ */
+interface TopicCache {
+  start: number;
+  end: number;
+  text: string;
+}
+
+/** The topic field's text at `m.pos`, reusing `cache` when the bytes match. */
+function topic(m: Reader, cache: TopicCache): string | undefined {
+  const start = m.pos;
+  const end = m.bodyEnd();
+  if (end < 0) return undefined;
+  const buf = m.buf;
+  // Starts after the length varint; the cached span is its text's bytes.
+  const from = m.pos;
+  if (end - from === cache.end - cache.start) {
+    let same = true;
+    for (let i = 0; i < end - from; i++) {
+      if (buf[from + i] !== buf[cache.start + i]) {
+        same = false;
+        break;
+      }
+    }
+    if (same) {
+      m.pos = end;
+      return cache.text;
+    }
+  }
+  m.pos = start;
+  const text = m.string();
+  if (text === undefined) return undefined;
+  cache.start = from;
+  cache.end = end;
+  cache.text = text;
+  return text;
+}
+
+function message(r: Reader, cache: TopicCache): Message | undefined {
   const end = r.bodyEnd();
   if (end < 0) return undefined;
   const m = new Reader(r.buf, r.pos, end);
@@ -51,11 +91,14 @@ function message(r: Reader): Message | undefined {
   };
   while (m.pos < m.end) {
     const k = m.varint();
-    if (k === tag(1, LEN) || k === tag(4, LEN) || k === tag(8, LEN)) {
+    if (k === tag(1, LEN)) {
+      const s = topic(m, cache);
+      if (s === undefined) return undefined;
+      out.topic = s;
+    } else if (k === tag(4, LEN) || k === tag(8, LEN)) {
       const s = m.string();
       if (s === undefined) return undefined;
-      if (k === tag(1, LEN)) out.topic = s;
-      else if (k === tag(4, LEN)) out.key = s;
+      if (k === tag(4, LEN)) out.key = s;
       else out.messageId = s;
     } else if (k === tag(2, VARINT)) {
       const v = m.varint();
@@ -105,6 +148,7 @@ export function decodeDeliveriesResponse(bytes: Uint8Array): SubscribeResponse |
   if (end !== bytes.byteLength) return undefined;
   const deliveries: { $typeName: "sluice.v1.Delivery"; message: Message | undefined; attempt: number }[] = [];
   let deadline: ReturnType<typeof timestamp>;
+  const cache: TopicCache = { start: 0, end: -1, text: "" };
   while (r.pos < end) {
     const k = r.varint();
     if (k === tag(1, LEN)) {
@@ -118,7 +162,7 @@ export function decodeDeliveriesResponse(bytes: Uint8Array): SubscribeResponse |
         const dk = d.varint();
         if (dk === tag(1, LEN)) {
           if (msg !== undefined) return undefined;
-          msg = message(d);
+          msg = message(d, cache);
           if (msg === undefined) return undefined;
         } else if (dk === tag(2, VARINT)) {
           attempt = d.varint();

@@ -60,6 +60,8 @@ export class Reader {
         }
       }
     }
+    // grpc-js hands over Buffers: read them in place, without a view each.
+    if (Buffer.isBuffer(buf)) return buf.toString("latin1", start, end);
     return Buffer.from(buf.buffer, buf.byteOffset + start, end - start).toString("latin1");
   }
 }

@@ -58,6 +58,18 @@ describe("the hand-written deliveries decoder", () => {
     );
   });
 
+  it("decodes each message's own topic when a batch repeats or changes it, from a Buffer as grpc-js hands over", () => {
+    const topics = ["ab", "ab", "cd", "ab", "é", "é", "abc", "ab"];
+    const bytes = toBinary(
+      SubscribeResponseSchema,
+      response(topics.map((topic, i) => ({ message: { topic, offset: BigInt(i), messageId: `id-${i}` }, attempt: 1 }))),
+    );
+    agrees(bytes);
+    agrees(Buffer.from(bytes));
+    const decoded = decodeDeliveriesResponse(Buffer.from(bytes));
+    expect(decoded?.response.case === "deliveries" && decoded.response.value.deliveries.map((d) => d.message?.topic)).toEqual(topics);
+  });
+
   it("gives up (for fromBinary to decide) on other responses, unknown fields, damage and values it cannot hold", () => {
     const valid = toBinary(SubscribeResponseSchema, response([{ message: { topic: "t", offset: 5n, payload: enc.encode("x") }, attempt: 1 }]));
     const subscribed = toBinary(SubscribeResponseSchema, create(SubscribeResponseSchema, { response: { case: "subscribed", value: { consumerId: "c" } } }));
