@@ -5,6 +5,7 @@
 
 import { mkdir, readdir } from "node:fs/promises";
 import { ClassicLevel } from "classic-level";
+import { SNAPSHOT_FILE, SNAPSHOT_TEMP_FILE } from "./dedupe-snapshot-file.js";
 import { levelErrorCode } from "./level-errors.js";
 import { FORMAT_KEY, keyHex } from "./level-keys.js";
 import type { LevelDb } from "./level-write-batch.js";
@@ -15,8 +16,11 @@ export const LEVEL_STORAGE_FORMAT = "sluice-storage-v1";
 
 /** Files LevelDB writes before `CURRENT` exists, e.g. when creation crashed. */
 const PRE_CURRENT_FILES = new Set(["LOCK", "LOG", "LOG.old"]);
-/** Files only a database that held data has: LevelDB's, and our dedupe snapshot. */
-const DATA_FILE = /^(MANIFEST-\d+|\d+\.(log|ldb|sst)|dedupe-snapshot(\.tmp)?)$/;
+/** Files only a LevelDB database that held data has. */
+const LEVELDB_DATA_FILE = /^(MANIFEST-\d+|\d+\.(log|ldb|sst))$/;
+/** Files only a data directory that held data has: LevelDB's, and our dedupe snapshot. */
+const isDataFile = (name: string): boolean =>
+  LEVELDB_DATA_FILE.test(name) || name === SNAPSHOT_FILE || name === SNAPSHOT_TEMP_FILE;
 
 /** Where {@link openLevelDb} reports what it recovered from. */
 export interface OpenLogger {
@@ -109,7 +113,7 @@ async function checkDirectory(location: string, logger: OpenLogger | undefined):
   if (entries.includes("CURRENT")) return;
   // lost+found: the directory may be the root of its own file system.
   const others = entries.filter((name) => name !== "lost+found" && !PRE_CURRENT_FILES.has(name));
-  if (others.some((name) => DATA_FILE.test(name))) {
+  if (others.some(isDataFile)) {
     // Letting LevelDB create a fresh database here would hide the data.
     throw new StorageError(
       "corrupt",

@@ -162,8 +162,9 @@ export class LevelWriteBatch implements WriteBatch {
     const keys = this.#keys;
     const values = this.#values;
     const snapshot = this.#snapshot;
-    // The snapshot's length goes first, synced with everything before it: a
-    // snapshot must never be durable ahead of the records it covers.
+    // The snapshot's length goes into this batch, synced (and with it every
+    // earlier write) before the file is written: a snapshot must never be
+    // durable ahead of the records it covers.
     if (snapshot !== undefined) this.#put(DEDUPE_SNAPSHOT_KEY, encodeLength(snapshot.byteLength));
     let chained: ReturnType<LevelDb["batch"]> | undefined;
     try {
