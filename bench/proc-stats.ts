@@ -37,6 +37,19 @@ export function cpuMeter(pid: number): { stop(): number } {
   };
 }
 
+/** Like {@link cpuMeter}, for this process (the bench and the TypeScript client it drives). */
+export function ownCpuMeter(): { stop(): number } {
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  return {
+    stop() {
+      const dt = (performance.now() - t0) / 1000;
+      const c = process.cpuUsage(c0);
+      return dt > 0 ? (c.user + c.system) / 1e6 / dt : NaN;
+    },
+  };
+}
+
 /** Samples the RSS of `pid` every `everyMs` until stopped; returns the peak and the samples. */
 export function rssSampler(pid: number, everyMs = 100): { stop(): { peak: number; samples: number[] } } {
   const samples: number[] = [rssBytes(pid)];

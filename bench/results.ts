@@ -38,7 +38,7 @@ export class Results {
     this.measurements.push(m);
     this.sampleLoad();
     const v = median(m.runs);
-    process.stderr.write(`  ${m.system.padEnd(26)} ${m.label} ${sizeLabel(m.size)}: ${fmt(v, m.unit)} (runs: ${m.runs.map((r) => fmt(r, m.unit)).join(", ")})${m.extra?.["brokerCpuUsPerMsg"] ? `, broker CPU us/msg: ${String(m.extra["brokerCpuUsPerMsg"])}` : ""}\n`);
+    process.stderr.write(`  ${m.system.padEnd(26)} ${m.label} ${sizeLabel(m.size)}: ${fmt(v, m.unit)} (runs: ${m.runs.map((r) => fmt(r, m.unit)).join(", ")})${m.extra?.["brokerCpuUsPerMsg"] ? `, broker CPU us/msg: ${String(m.extra["brokerCpuUsPerMsg"])}` : ""}${m.extra?.["clientCpuUsPerMsg"] ? `, client CPU us/msg: ${String(m.extra["clientCpuUsPerMsg"])}` : ""}\n`);
     return m;
   }
 

@@ -8,7 +8,7 @@ import { removeDir, tempDir } from "./children.js";
 import type { GoLoadGenerator } from "./go-load-generator.js";
 import type { BenchOptions } from "./options.js";
 import { randomPayloads, sleep } from "./payloads.js";
-import { cpuMeter, rssBytes } from "./proc-stats.js";
+import { cpuMeter, ownCpuMeter, rssBytes } from "./proc-stats.js";
 import type { Results } from "./results.js";
 import { CONSUME_STREAMS, LABELS, LATENCY_AT_1K, LATENCY_AT_HALF_PEAK, SINGLE_CALLERS } from "./labels.js";
 import { SluiceBroker } from "./sluice-broker.js";
@@ -80,11 +80,14 @@ interface Series {
 async function measureInterleaved(results: Results, broker: SluiceBroker, series: readonly Series[], runs: number): Promise<number[]> {
   const values = series.map((): number[] => []);
   const cpu = series.map((): number[] => []);
+  const own = series.map((): number[] => []);
   for (let r = 0; r < runs; r++) {
     for (const [i, s] of series.entries()) {
       const meter = cpuMeter(broker.pid);
+      const ownMeter = ownCpuMeter();
       values[i]!.push(await s.f(r));
       cpu[i]!.push(meter.stop());
+      own[i]!.push(ownMeter.stop());
     }
   }
   return series.map(({ m }, i) => {
@@ -92,7 +95,11 @@ async function measureInterleaved(results: Results, broker: SluiceBroker, series
     const c = cpu[i]!;
     const extra: Record<string, unknown> = { ...m.extra, brokerCores: c.map((x) => Number(x.toFixed(2))) };
     // Broker CPU per message: steadier than the rate when other load shares the cores.
-    if (m.unit === "msg/s") extra["brokerCpuUsPerMsg"] = v.map((x, j) => Number(((c[j]! / x) * 1e6).toFixed(2)));
+    if (m.unit === "msg/s") {
+      extra["brokerCpuUsPerMsg"] = v.map((x, j) => Number(((c[j]! / x) * 1e6).toFixed(2)));
+      // The TypeScript client runs in this process and shares the two cores with the broker.
+      if (m.extra?.["client"] !== GO_CLIENT.client) extra["clientCpuUsPerMsg"] = v.map((x, j) => Number(((own[i]![j]! / x) * 1e6).toFixed(2)));
+    }
     results.add({ ...m, runs: v, extra });
     return median(v);
   });
