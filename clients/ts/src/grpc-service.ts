@@ -6,10 +6,11 @@ import {
   type ServiceClientConstructor,
   type ServiceDefinition,
 } from "@grpc/grpc-js";
-import type { PublishStreamRequest } from "./gen/sluice/v1/broker_pb.js";
+import type { PublishStreamRequest, SubscribeRequest } from "./gen/sluice/v1/broker_pb.js";
 import { decodeDeliveriesResponse } from "./deliveries-decoder.js";
 import { encodePublishStreamRequest } from "./publish-request-encoder.js";
 import { decodePublishStreamResponse } from "./publish-response-decoder.js";
+import { encodeSubscribeRequest } from "./subscribe-request-encoder.js";
 
 /**
  * The grpc-js method definitions of a protobuf-es service, keyed by the
@@ -20,15 +21,20 @@ export type GrpcServiceDefinition<T extends GenServiceMethods> = {
   readonly [K in keyof T]: MethodDefinition<MessageShape<T[K]["input"]>, MessageShape<T[K]["output"]>>;
 };
 
-/** Hand-written encoders for the messages on hot paths, by type name; they match `toBinary`. */
-const FAST_ENCODERS: Readonly<Record<string, (message: never) => Buffer>> = {
+/**
+ * Hand-written encoders for the messages on hot paths, by type name; they
+ * match `toBinary`, and `undefined` means "use toBinary".
+ */
+const FAST_ENCODERS: Readonly<Record<string, (message: never) => Buffer | undefined>> = {
   "sluice.v1.PublishStreamRequest": (m: PublishStreamRequest) => encodePublishStreamRequest(m.requestId, m.topic, m.messages),
+  "sluice.v1.SubscribeRequest": (m: SubscribeRequest) => encodeSubscribeRequest(m),
 };
 
 function serializer(schema: DescMessage): (message: unknown) => Buffer {
-  const fast = FAST_ENCODERS[schema.typeName] as ((message: unknown) => Buffer) | undefined;
-  if (fast !== undefined) return fast;
+  const fast = FAST_ENCODERS[schema.typeName] as ((message: unknown) => Buffer | undefined) | undefined;
   return (message) => {
+    const encoded = fast?.(message);
+    if (encoded !== undefined) return encoded;
     const bytes = toBinary(schema, message as MessageShape<DescMessage>);
     return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   };

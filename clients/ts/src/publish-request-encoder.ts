@@ -1,5 +1,6 @@
 import type { PublishMessage } from "./gen/sluice/v1/message_pb.js";
 import { utf8Length, writeUtf8 } from "./utf8.js";
+import { bigVarintLength, fieldLength, varintLength, writeBigVarint, writeVarint } from "./varint-writer.js";
 
 /**
  * The protobuf encoding of a `PublishStreamRequest`, written by hand: the
@@ -22,50 +23,6 @@ const PARTITION = 0x20; // PublishMessage.partition = 4, varint
 const MESSAGE_ID = 0x2a; // PublishMessage.message_id = 5
 const ENTRY_KEY = 0x0a;
 const ENTRY_VALUE = 0x12;
-
-const TWO_POW_53 = 2n ** 53n;
-
-function varintLength(x: number): number {
-  let n = 1;
-  while (x >= 128) {
-    x = Math.floor(x / 128);
-    n++;
-  }
-  return n;
-}
-
-function writeVarint(out: Buffer, p: number, x: number): number {
-  while (x >= 128) {
-    out[p++] = (x & 0x7f) | 0x80;
-    x = Math.floor(x / 128);
-  }
-  out[p++] = x;
-  return p;
-}
-
-function writeBigVarint(out: Buffer, p: number, x: bigint): number {
-  while (x >= 128n) {
-    out[p++] = Number(x & 0x7fn) | 0x80;
-    x >>= 7n;
-  }
-  out[p++] = Number(x);
-  return p;
-}
-
-function bigVarintLength(x: bigint): number {
-  if (x < TWO_POW_53) return varintLength(Number(x));
-  let n = 1;
-  while (x >= 128n) {
-    x >>= 7n;
-    n++;
-  }
-  return n;
-}
-
-/** Bytes of a length-delimited field with a body of `n` bytes (tag included). */
-function fieldLength(n: number): number {
-  return 1 + varintLength(n) + n;
-}
 
 /** The encoded size of one message's body, with its UTF-8 lengths in `lengths` (key, id). */
 function messageLength(m: PublishMessage, lengths: Int32Array, i: number): number {
