@@ -35,17 +35,27 @@ export class AsyncQueue<T> {
   pull(): Promise<IteratorResult<T>> {
     if (this.#failed) return Promise.reject(this.#error);
     if (this.#closed) return Promise.resolve({ value: undefined, done: true });
-    if (this.#head < this.#items.length) {
-      const value = this.#items[this.#head] as T;
-      this.#items[this.#head] = undefined as T;
-      this.#head++;
-      if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
-        this.#items = this.#items.slice(this.#head);
-        this.#head = 0;
-      }
-      return Promise.resolve({ value, done: false });
-    }
+    if (this.#head < this.#items.length) return Promise.resolve({ value: this.#shift(), done: false });
     return new Promise((resolve, reject) => this.#pullers.push({ resolve, reject }));
+  }
+
+  /**
+   * The next item if one waits, without a promise; `undefined` when none
+   * does (closing and failing discard the items, so also then).
+   */
+  take(): T | undefined {
+    return this.#head < this.#items.length ? this.#shift() : undefined;
+  }
+
+  #shift(): T {
+    const value = this.#items[this.#head] as T;
+    this.#items[this.#head] = undefined as T;
+    this.#head++;
+    if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
+      this.#items = this.#items.slice(this.#head);
+      this.#head = 0;
+    }
+    return value;
   }
 
   /** Ends every puller; discards the items left. */

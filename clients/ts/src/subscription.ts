@@ -176,7 +176,16 @@ export class Subscription implements AsyncIterable<ReceivedMessage> {
 
   readonly #onAbort = (): void => void this.close();
 
-  async #pull(): Promise<IteratorResult<ReceivedMessage>> {
+  #pull(): Promise<IteratorResult<ReceivedMessage>> {
+    // A message already waiting is handed over without the async function's
+    // promise and hop: a third of a consumer's promises.
+    for (let m = this.#queue.take(); m !== undefined; m = this.#queue.take()) {
+      if (m.generation === this.#live) return Promise.resolve({ value: m, done: false });
+    }
+    return this.#wait();
+  }
+
+  async #wait(): Promise<IteratorResult<ReceivedMessage>> {
     for (;;) {
       const next = await this.#queue.pull();
       // A message of a stream that has ended was given back to the group.

@@ -70,6 +70,24 @@ describe("AsyncQueue", () => {
     await expect(q.pull()).rejects.toBe(error);
   });
 
+  it("takes a waiting item without a promise, in order with pull, and nothing once closed or failed", async () => {
+    const q = new AsyncQueue<number>();
+    expect(q.take()).toBeUndefined();
+    for (let i = 0; i < 3000; i++) q.push(i);
+    for (let i = 0; i < 3000; i += 2) {
+      expect(q.take()).toBe(i);
+      expect((await q.pull()).value).toBe(i + 1);
+    }
+    expect(q.take()).toBeUndefined();
+    q.push(7);
+    q.close();
+    expect(q.take()).toBeUndefined();
+    const failed = new AsyncQueue<number>();
+    failed.push(1);
+    failed.fail(new SluiceError(Code.Aborted, "deleted"));
+    expect(failed.take()).toBeUndefined();
+  });
+
   it("keeps order across many items", async () => {
     const q = new AsyncQueue<number>();
     for (let i = 0; i < 5000; i++) q.push(i);
