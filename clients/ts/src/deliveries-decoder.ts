@@ -15,21 +15,25 @@ import { LEN, Reader, VARINT, tag } from "./wire-reader.js";
 
 const EMPTY = new Uint8Array(0);
 
+// Every function below reads one body with the reader it is given (see
+// `Reader.enter`): on success the reader is back at the outer body, past the
+// one read; on `undefined` the whole response goes to fromBinary, so the
+// reader is not restored.
+
 function timestamp(r: Reader): { $typeName: "google.protobuf.Timestamp"; seconds: bigint; nanos: number } | undefined {
-  const end = r.bodyEnd();
-  if (end < 0) return undefined;
-  const t = new Reader(r.buf, r.pos, end);
-  r.pos = end;
+  const outer = r.enter();
+  if (outer < 0) return undefined;
   let seconds = 0;
   let nanos = 0;
-  while (t.pos < t.end) {
-    const k = t.varint();
+  while (r.pos < r.end) {
+    const k = r.varint();
     // Negative values (ten-byte varints) take the general path.
-    if (k === tag(1, VARINT)) seconds = t.varint();
-    else if (k === tag(2, VARINT)) nanos = t.varint();
+    if (k === tag(1, VARINT)) seconds = r.varint();
+    else if (k === tag(2, VARINT)) nanos = r.varint();
     else return undefined;
     if (seconds < 0 || nanos < 0 || nanos > 0x7fff_ffff) return undefined;
   }
+  r.leave(outer);
   return { $typeName: "google.protobuf.Timestamp", seconds: BigInt(seconds), nanos };
 }
 
@@ -73,11 +77,9 @@ function topic(m: Reader, cache: TopicCache): string | undefined {
   return text;
 }
 
-function message(r: Reader, cache: TopicCache): Message | undefined {
-  const end = r.bodyEnd();
-  if (end < 0) return undefined;
-  const m = new Reader(r.buf, r.pos, end);
-  r.pos = end;
+function message(m: Reader, cache: TopicCache): Message | undefined {
+  const outer = m.enter();
+  if (outer < 0) return undefined;
   const out: Message = {
     $typeName: "sluice.v1.Message",
     topic: "",
@@ -114,20 +116,19 @@ function message(r: Reader, cache: TopicCache): Message | undefined {
       out.payload = m.buf.subarray(m.pos, e);
       m.pos = e;
     } else if (k === tag(6, LEN)) {
-      const e = m.bodyEnd();
-      if (e < 0) return undefined;
-      const h = new Reader(m.buf, m.pos, e);
-      m.pos = e;
+      const entryOuter = m.enter();
+      if (entryOuter < 0) return undefined;
       let key = "";
       let value = "";
-      while (h.pos < h.end) {
-        const hk = h.varint();
+      while (m.pos < m.end) {
+        const hk = m.varint();
         if (hk !== tag(1, LEN) && hk !== tag(2, LEN)) return undefined;
-        const s = h.string();
+        const s = m.string();
         if (s === undefined) return undefined;
         if (hk === tag(1, LEN)) key = s;
         else value = s;
       }
+      m.leave(entryOuter);
       out.headers[key] = value;
     } else if (k === tag(7, LEN)) {
       // A repeated message field merges in fromBinary: leave that to it.
@@ -137,6 +138,7 @@ function message(r: Reader, cache: TopicCache): Message | undefined {
       out.publishTime = t;
     } else return undefined;
   }
+  m.leave(outer);
   return out;
 }
 
@@ -152,23 +154,22 @@ export function decodeDeliveriesResponse(bytes: Uint8Array): SubscribeResponse |
   while (r.pos < end) {
     const k = r.varint();
     if (k === tag(1, LEN)) {
-      const dEnd = r.bodyEnd();
-      if (dEnd < 0) return undefined;
-      const d = new Reader(bytes, r.pos, dEnd);
-      r.pos = dEnd;
+      const outer = r.enter();
+      if (outer < 0) return undefined;
       let msg: Message | undefined;
       let attempt = 0;
-      while (d.pos < d.end) {
-        const dk = d.varint();
+      while (r.pos < r.end) {
+        const dk = r.varint();
         if (dk === tag(1, LEN)) {
           if (msg !== undefined) return undefined;
-          msg = message(d, cache);
+          msg = message(r, cache);
           if (msg === undefined) return undefined;
         } else if (dk === tag(2, VARINT)) {
-          attempt = d.varint();
+          attempt = r.varint();
           if (attempt < 0 || attempt > 0xffff_ffff) return undefined;
         } else return undefined;
       }
+      r.leave(outer);
       deliveries.push({ $typeName: "sluice.v1.Delivery", message: msg, attempt });
     } else if (k === tag(2, LEN)) {
       if (deadline !== undefined) return undefined;

@@ -15,13 +15,35 @@ export const tag = (field: number, wire: number): number => (field << 3) | wire;
 
 const strict = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
-/** A position in `buf` that gives up (-1 / undefined) instead of throwing. */
+/**
+ * A position in `buf` that gives up (-1 / undefined) instead of throwing.
+ * `end` may be narrowed to read a nested body with the same reader (see
+ * {@link enter}), sparing a reader per nested message on hot paths.
+ */
 export class Reader {
   constructor(
     readonly buf: Uint8Array,
     public pos: number,
-    readonly end: number,
+    public end: number,
   ) {}
+
+  /**
+   * Narrows the reader to the length-delimited body at `pos`; returns the
+   * end to restore with {@link leave} once the body is read (then `pos` is at
+   * the body's end), or -1 when the body is out of bounds.
+   */
+  enter(): number {
+    const end = this.bodyEnd();
+    if (end < 0) return -1;
+    const outer = this.end;
+    this.end = end;
+    return outer;
+  }
+
+  /** Restores the end {@link enter} returned; `pos` must be at the body's end. */
+  leave(outer: number): void {
+    this.end = outer;
+  }
 
   /** A varint up to 2^53 - 1; -1 when longer, truncated or larger. */
   varint(): number {
