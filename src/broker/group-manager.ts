@@ -3,13 +3,14 @@ import type { GroupMeta, GroupPartitionState, WriteBatch } from "../storage/stor
 import type { AckPersister } from "./ack-persister.js";
 import { BrokerError } from "./broker-error.js";
 import type { Clock } from "./clock.js";
-import { type AckOutcome, type DeadLetter, Group, type Position } from "./group.js";
+import { checkDeadline, checkGroupSettings } from "./check-group-settings.js";
+import { publishDeadLetter } from "./dead-letter.js";
+import { type AckOutcome, Group, type Position } from "./group.js";
 import { GroupPartition } from "./group-partition.js";
 import type { Logger } from "./logger.js";
 import { checkName } from "./names.js";
-import type { PartitionLog } from "./partition-log.js";
 import type { RecordCodec } from "./record-codec.js";
-import { findOffsetAtTime } from "./seek.js";
+import { startOffset } from "./seek.js";
 import { type DeliveryBatch, Subscription } from "./subscription.js";
 import type { Topic } from "./topic.js";
 import {
@@ -17,8 +18,6 @@ import {
   DEFAULT_GROUP_SETTINGS,
   DEFAULT_MAX_IN_FLIGHT,
   type GroupSettings,
-  MAX_ACK_DEADLINE_MS,
-  MIN_ACK_DEADLINE_MS,
   type PublishInput,
   type PublishResult,
   type StartPosition,
@@ -58,16 +57,6 @@ export interface SubscribeOptions {
   readonly peer?: string;
 }
 
-/** Headers a dead-lettered message carries, naming where it came from. */
-export const DEAD_LETTER_HEADERS = {
-  topic: "sluice-original-topic",
-  partition: "sluice-original-partition",
-  offset: "sluice-original-offset",
-  group: "sluice-original-group",
-  attempts: "sluice-attempts",
-  reason: "sluice-dead-letter-reason",
-} as const;
-
 const MAX_FETCH_MESSAGES = 10_000;
 const MAX_FETCH_WAIT_MS = 30_000;
 
@@ -79,6 +68,9 @@ const MAX_FETCH_WAIT_MS = 30_000;
 export class GroupManager {
   /** Groups being created, so concurrent subscribers can wait for them. */
   readonly #creations = new Map<string, Promise<Group>>();
+
+  /** Reads a record's publish time, for start positions by timestamp. */
+  readonly #publishTime = (v: Uint8Array): number => this.deps.codec.publishTime(v);
 
   constructor(private readonly deps: GroupManagerDeps) {}
 
@@ -92,7 +84,7 @@ export class GroupManager {
       clock,
       // Acks wait through failed writes: a full disk delays confirmations, never fails them.
       persist: (group, wait) => acks.mark(group, wait && "durable"),
-      deadLetter: (d) => this.#deadLetter(d),
+      deadLetter: (d) => publishDeadLetter(d, codec, this.deps.publish),
       keyOf: (v) => codec.key(v),
       onError: (err, what) => logger.warn({ err, topic: topic.name, group: meta.name }, `${what} failed`),
       maxInFlight: this.deps.limits.maxGroupInFlight,
@@ -122,7 +114,7 @@ export class GroupManager {
     if (topic.groups.has(name) || this.#creations.has(key)) {
       throw new BrokerError("already-exists", `group ${name} already exists on topic ${topicName}`);
     }
-    const full = this.#checkSettings(topic, { ...DEFAULT_GROUP_SETTINGS, ...settings });
+    const full = checkGroupSettings({ ...DEFAULT_GROUP_SETTINGS, ...settings }, topic.name, this.deps.topic);
     const creation = this.#create(topic, name, start, full);
     this.#creations.set(key, creation);
     try {
@@ -133,7 +125,7 @@ export class GroupManager {
   }
 
   async #create(topic: Topic, name: string, start: StartPosition, settings: GroupSettings): Promise<Group> {
-    const starts = await Promise.all(topic.partitions.map((log) => this.#startOffset(log, start)));
+    const starts = await Promise.all(topic.partitions.map((log) => startOffset(log, start, this.#publishTime)));
     const ids = this.deps.ids;
     const meta: GroupMeta & GroupSettings = {
       ...settings,
@@ -158,7 +150,7 @@ export class GroupManager {
   async update(topicName: string, name: string, settings: Partial<GroupSettings>): Promise<Group> {
     this.deps.checkOpen();
     const group = this.get(topicName, name);
-    const full = this.#checkSettings(group.topic, { ...group.meta, ...settings });
+    const full = checkGroupSettings({ ...group.meta, ...settings }, group.topic.name, this.deps.topic);
     const meta = { ...group.meta, ...full };
     await this.deps.write((batch) => batch.putGroup(meta));
     group.updateSettings(meta);
@@ -181,11 +173,11 @@ export class GroupManager {
         if (log === undefined) {
           throw new BrokerError("invalid-argument", `partition ${pos.partition} does not exist; topic ${topicName} has ${logs.length}`);
         }
-        offsets.set(pos.partition, await this.#startOffset(log, { kind: "offset", offset: pos.offset }));
+        offsets.set(pos.partition, await startOffset(log, { kind: "offset", offset: pos.offset }, this.#publishTime));
       }
     } else {
       const start = target as StartPosition;
-      for (const log of logs) offsets.set(log.partition, await this.#startOffset(log, start));
+      for (const log of logs) offsets.set(log.partition, await startOffset(log, start, this.#publishTime));
     }
     group.seek(offsets);
     await this.deps.acks.flush();
@@ -279,70 +271,4 @@ export class GroupManager {
     const group = this.get(topicName, name);
     group.extend(group.fetcher, positions, checkDeadline(ms, "deadline"));
   }
-
-  async #startOffset(log: PartitionLog, start: StartPosition): Promise<bigint> {
-    switch (start.kind) {
-      case "earliest":
-        return log.start;
-      case "latest":
-        return log.end;
-      case "offset":
-        return start.offset < log.start ? log.start : start.offset > log.end ? log.end : start.offset;
-      case "timestamp":
-        return findOffsetAtTime(log, start.timeMs, (v) => this.deps.codec.publishTime(v));
-    }
-  }
-
-  #checkSettings(topic: Topic, s: GroupSettings): GroupSettings {
-    const ackDeadlineMs = s.ackDeadlineMs === 0 ? DEFAULT_GROUP_SETTINGS.ackDeadlineMs : checkDeadline(s.ackDeadlineMs, "ack_deadline");
-    const { retryBackoffMinMs: min, retryBackoffMaxMs: max } = s;
-    if (min < 0 || max < 0 || min > MAX_ACK_DEADLINE_MS || max > MAX_ACK_DEADLINE_MS || max < min) {
-      throw new BrokerError("invalid-argument", `retry_backoff needs 0 <= min <= max <= 600s; got min ${min / 1000}s, max ${max / 1000}s`);
-    }
-    if (!Number.isInteger(s.maxDeliveries) || s.maxDeliveries < 0) {
-      throw new BrokerError("invalid-argument", `max_deliveries must be 0 (unlimited) or more; got ${s.maxDeliveries}`);
-    }
-    if (s.deadLetterTopic !== "") {
-      checkName("topic", s.deadLetterTopic);
-      if (s.deadLetterTopic === topic.name) {
-        throw new BrokerError("invalid-argument", `dead_letter_topic must differ from the group's topic ${topic.name}`);
-      }
-      this.deps.topic(s.deadLetterTopic); // throws not-found, naming it
-    }
-    return { ...s, ackDeadlineMs };
-  }
-
-  /** Publishes a dead-lettered message to the group's dead-letter topic. */
-  async #deadLetter(d: DeadLetter): Promise<boolean> {
-    const target = d.group.meta.deadLetterTopic;
-    if (target === "") return false;
-    const [value] = await d.gp.log.get([d.offset]);
-    if (value === undefined) return false; // removed by retention meanwhile
-    const m = this.deps.codec.decode(value);
-    const topic = d.group.topic.name;
-    await this.deps.publish(target, [
-      {
-        key: m.key,
-        payload: m.payload,
-        messageId: `${topic}/${d.gp.partition}/${d.offset}/${d.group.name}`,
-        headers: {
-          ...m.headers,
-          [DEAD_LETTER_HEADERS.topic]: topic,
-          [DEAD_LETTER_HEADERS.partition]: String(d.gp.partition),
-          [DEAD_LETTER_HEADERS.offset]: String(d.offset),
-          [DEAD_LETTER_HEADERS.group]: d.group.name,
-          [DEAD_LETTER_HEADERS.attempts]: String(d.attempts),
-          [DEAD_LETTER_HEADERS.reason]: d.reason,
-        },
-      },
-    ]);
-    return true;
-  }
-}
-
-function checkDeadline(ms: number, field: string): number {
-  if (!Number.isFinite(ms) || ms < MIN_ACK_DEADLINE_MS || ms > MAX_ACK_DEADLINE_MS) {
-    throw new BrokerError("invalid-argument", `${field} must be between 1s and 600s; got ${ms / 1000}s`);
-  }
-  return ms;
 }

@@ -1,6 +1,7 @@
 import type { GroupMeta } from "../storage/storage.js";
 import type { BrokerError } from "./broker-error.js";
 import type { Clock } from "./clock.js";
+import type { DeadLetter } from "./dead-letter.js";
 import type { GroupPartition } from "./group-partition.js";
 import { LeaseTimeline } from "./lease-timeline.js";
 import { type LinkedLease, newLease } from "./linked-lease.js";
@@ -34,15 +35,6 @@ export interface AckOutcome {
   readonly ignored: Position[];
   /** Resolves once these acks are durable (only when asked for). */
   readonly durable: Promise<void> | undefined;
-}
-
-/** A message to dead-letter, as the group hands it to the broker. */
-export interface DeadLetter {
-  readonly group: Group;
-  readonly gp: GroupPartition;
-  readonly offset: bigint;
-  readonly attempts: number;
-  readonly reason: DeadLetterReason;
 }
 
 /** What a group needs from the broker around it. */

@@ -1,4 +1,5 @@
 import type { PartitionLog } from "./partition-log.js";
+import type { StartPosition } from "./types.js";
 
 /**
  * The first offset of `log` whose publish time is at or after `timeMs`, or
@@ -21,4 +22,26 @@ export async function findOffsetAtTime(
     else hi = mid;
   }
   return lo;
+}
+
+/**
+ * The offset of `log` where a group positioned at `start` begins: its start
+ * or end, a given offset clamped to the retained range, or the first record
+ * published at or after a time (see {@link findOffsetAtTime}).
+ */
+export async function startOffset(
+  log: PartitionLog,
+  start: StartPosition,
+  publishTime: (value: Uint8Array) => number,
+): Promise<bigint> {
+  switch (start.kind) {
+    case "earliest":
+      return log.start;
+    case "latest":
+      return log.end;
+    case "offset":
+      return start.offset < log.start ? log.start : start.offset > log.end ? log.end : start.offset;
+    case "timestamp":
+      return findOffsetAtTime(log, start.timeMs, publishTime);
+  }
 }
