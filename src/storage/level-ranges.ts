@@ -1,17 +1,24 @@
 /**
  * Range operations of {@link LevelStorage} that run in the background:
- * deleting key ranges a chunk at a time, and measuring a partition.
+ * deleting key ranges a chunk at a time, purging deleted topics, and
+ * measuring a partition.
  */
 
 import type { AbstractSnapshot } from "abstract-level";
 import {
+  LEGACY_DEDUPE_RANGE,
+  LEGACY_DEDUPE_SNAPSHOT_RANGE,
   RECORD_KEY_LENGTH,
   decodeOffset,
+  deletedTopicKey,
   encodeOffset,
   endFloorKey,
   keyHex,
+  parseMetaKey,
   partitionRecordRange,
   recordKey,
+  topicEndFloorRange,
+  topicRecordRange,
 } from "./level-keys.js";
 import type { LevelDb } from "./level-write-batch.js";
 import { DELETE_CHUNK_RECORDS, StorageError } from "./storage.js";
@@ -45,6 +52,35 @@ export async function purgeRange(db: LevelDb, range: ClearRange, chunk = DELETE_
     }
   } finally {
     await iterator.close();
+  }
+}
+
+/**
+ * Deletes the per-message dedupe entries and the in-database dedupe
+ * snapshot of earlier versions, then, for every tombstoned topic, deletes
+ * its records and end floors in steps of 10,000 keys
+ * (DELETE_CHUNK_RECORDS), compacts the emptied record range (so that seeks
+ * near it do not skip over the deletions), then removes the tombstone. A
+ * crash leaves the tombstone, so the next call resumes. A failed compaction
+ * is only logged; other failures reject as LevelDB's errors.
+ */
+export async function purgeDeletedTopics(db: LevelDb, logger: { warn(obj: object, msg: string): void } | undefined): Promise<void> {
+  await purgeRange(db, LEGACY_DEDUPE_RANGE);
+  await purgeRange(db, LEGACY_DEDUPE_SNAPSHOT_RANGE);
+  const tombstones = await db.keys({ gte: deletedTopicKey(0), lte: deletedTopicKey(0xffff_ffff) }).all();
+  for (const tombstone of tombstones) {
+    const parsed = parseMetaKey(tombstone);
+    if (parsed?.kind !== "deleted-topic") continue;
+    const range = topicRecordRange(parsed.id);
+    await purgeRange(db, range);
+    await purgeRange(db, topicEndFloorRange(parsed.id));
+    try {
+      await db.compactRange(range.gte, range.lte);
+    } catch (err) {
+      // Only an optimisation: the records are gone either way.
+      logger?.warn({ err, topicId: parsed.id }, "compacting a purged topic's range failed");
+    }
+    await db.del(tombstone);
   }
 }
 

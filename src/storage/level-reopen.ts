@@ -1,5 +1,6 @@
 /**
- * Why {@link LevelStorage} reopens its database after a failed write.
+ * Why the database of a {@link LevelStorage} is reopened after a failed
+ * write (see `level-db-handle.ts`).
  *
  * LevelDB appends each write to its log before applying it. When that append
  * fails (a full disk, an I/O error), part of the record may already be in
