@@ -1,12 +1,13 @@
-import type { Storage, TopicMeta, WriteBatch } from "../storage/storage.js";
+import type { Storage, TopicMeta } from "../storage/storage.js";
 import { AckPersister } from "./ack-persister.js";
 import { BrokerError } from "./broker-error.js";
 import { type Clock, systemClock } from "./clock.js";
+import { checkNewTopic } from "./check-new-topic.js";
 import { DedupeIndex } from "./dedupe-index.js";
 import { restoreDedupe } from "./dedupe-restore.js";
-import { type CoveredEnd, encodeDedupeSnapshot } from "./dedupe-snapshot.js";
+import { coveredEnds, encodeDedupeSnapshot } from "./dedupe-snapshot.js";
 import { GroupManager, type IdCounters } from "./group-manager.js";
-import type { Group } from "./group.js";
+import { loadTopics } from "./load-topics.js";
 import { type Logger, silentLogger } from "./logger.js";
 import { checkName } from "./names.js";
 import { describePartitions } from "./partition-details.js";
@@ -16,7 +17,7 @@ import { PublishPipeline } from "./publish-pipeline.js";
 import { Retention } from "./retention.js";
 import { fromStorageError } from "./storage-errors.js";
 import { Topic } from "./topic.js";
-import { addPartitions, changedTopicMeta, checkDedupeWindow } from "./topic-update.js";
+import { addPartitions, changedTopicMeta } from "./topic-update.js";
 import {
   type BrokerLimits,
   DEFAULT_LIMITS,
@@ -112,7 +113,7 @@ export class Broker {
       ids: this.#ids,
       acks: this.#acks,
       topic: (name) => this.topic(name),
-      write: (build) => this.#write(build),
+      write: (build) => this.#writes.write(build),
       publish: (topic, messages) => this.publish(topic, messages),
       checkOpen: () => this.#checkOpen(),
     });
@@ -127,16 +128,9 @@ export class Broker {
     const state = await b.#storage.load();
     b.#ids.nextTopicId = state.nextTopicId;
     b.#ids.nextGroupId = state.nextGroupId;
-    for (const meta of state.topics) {
-      const topic = await b.#loadTopic(meta);
-      b.topics.set(meta.name, topic);
-      b.#byId.set(meta.id, topic);
-    }
-    for (const meta of state.groups) {
-      const topic = b.#byId.get(meta.topicId);
-      if (topic === undefined) continue;
-      const states = topic.partitions.map((_, p) => state.groupPartitions.get(`${meta.id}/${p}`));
-      topic.groups.set(meta.name, b.groups.make(meta, topic, states));
+    for (const topic of await loadTopics(b.#storage, b.#codec, state, b.groups)) {
+      b.topics.set(topic.name, topic);
+      b.#byId.set(topic.meta.id, topic);
     }
     const restored = await restoreDedupe({
       index: b.#dedupe,
@@ -153,44 +147,14 @@ export class Broker {
     return b;
   }
 
-  async #loadTopic(meta: TopicMeta): Promise<Topic> {
-    const logs: PartitionLog[] = [];
-    for (let p = 0; p < meta.partitions; p++) {
-      const bounds = await this.#storage.partitionBounds(meta.id, p);
-      const log = new PartitionLog(this.#storage, meta.id, p, bounds);
-      if (bounds.end > bounds.start) {
-        // Publish times must not go backwards even if the clock did across the restart.
-        const [last] = await this.#storage.getRecords(meta.id, p, [bounds.end - 1n]);
-        if (last !== undefined) log.lastPublishTime = this.#codec.publishTime(last);
-      }
-      logs.push(log);
-    }
-    return new Topic(meta, logs);
-  }
-
   // ---- topics ----
 
   /** Creates a topic. */
   async createTopic(name: string, settings: TopicSettings): Promise<Topic> {
     this.#checkOpen();
-    checkName("topic", name);
+    const taken = this.topics.has(name) || this.#creating.has(name);
+    checkNewTopic(name, settings, this.limits, taken, this.topics.size, this.#creating.size);
     const { partitions } = settings;
-    if (!Number.isInteger(partitions) || partitions < 1 || partitions > this.limits.maxPartitions) {
-      throw new BrokerError(
-        "invalid-argument",
-        `partitions must be between 1 and ${this.limits.maxPartitions} (--max-partitions); got ${partitions}`,
-      );
-    }
-    if (this.topics.has(name) || this.#creating.has(name)) {
-      throw new BrokerError("already-exists", `topic ${name} already exists`);
-    }
-    if (this.topics.size + this.#creating.size >= this.limits.maxTopics) {
-      throw new BrokerError(
-        "resource-exhausted",
-        `the broker has ${this.topics.size} topics, the limit set by --max-topics is ${this.limits.maxTopics}`,
-      );
-    }
-    checkDedupeWindow(settings.dedupeWindowMs);
     const meta: TopicMeta = {
       id: this.#ids.nextTopicId++,
       name,
@@ -202,7 +166,7 @@ export class Broker {
     };
     this.#creating.add(name);
     try {
-      await this.#write((batch) => batch.putTopic(meta).setNextIds(this.#ids.nextTopicId, this.#ids.nextGroupId));
+      await this.#writes.write((batch) => batch.putTopic(meta).setNextIds(this.#ids.nextTopicId, this.#ids.nextGroupId));
     } finally {
       this.#creating.delete(name);
     }
@@ -222,12 +186,7 @@ export class Broker {
     return t;
   }
 
-  /** Bounds of each partition of a topic. */
-  partitionInfo(topic: Topic): PartitionInfo[] {
-    return topic.partitions.map((l) => ({ partition: l.partition, start: l.start, end: l.end }));
-  }
-
-  /** {@link partitionInfo} with sizes and oldest publish times (GetTopic). @throws unavailable */
+  /** Each partition's bounds (as `partitionInfo` gives them) with sizes and oldest publish times (GetTopic). @throws unavailable */
   async describePartitions(topic: Topic): Promise<PartitionInfo[]> {
     try {
       return await describePartitions(this.#storage, this.#codec, topic);
@@ -254,7 +213,7 @@ export class Broker {
     const topic = this.topic(name);
     const before = topic.meta;
     const meta = changedTopicMeta(before, changes, this.limits.maxPartitions);
-    await this.#write((batch) => {
+    await this.#writes.write((batch) => {
       if (topic.deleted) throw new BrokerError("not-found", `topic ${name} does not exist`);
       batch.putTopic(meta);
     });
@@ -292,7 +251,7 @@ export class Broker {
     this.topics.delete(name);
     const groups = [...topic.groups.values()];
     for (const g of groups) g.close(new BrokerError("aborted", `topic ${name} was deleted`));
-    await this.#write((batch) => {
+    await this.#writes.write((batch) => {
       for (const g of groups) batch.deleteGroup(g.meta.id, topic.partitions.length);
       batch.deleteTopic(topic.meta.id);
     });
@@ -318,20 +277,6 @@ export class Broker {
       return this.#publisher.publish(this.topic(topicName), messages);
     } catch (err) {
       return Promise.reject(err);
-    }
-  }
-
-  /**
-   * Resolves once the state `group` has now (its acks) is durable: after the
-   * write that carries it, at once in effect when nothing is pending. Lets
-   * GetGroup report only acks a crash cannot lose.
-   * @throws unavailable or resource-exhausted when that write fails.
-   */
-  async groupStateDurable(group: Group): Promise<void> {
-    try {
-      await this.#acks.mark(group, true);
-    } catch (err) {
-      throw fromStorageError(err);
     }
   }
 
@@ -365,12 +310,8 @@ export class Broker {
    */
   async #saveDedupe(): Promise<void> {
     try {
-      await this.#write((batch) => {
-        const ends: CoveredEnd[] = [];
-        for (const t of this.#byId.values()) {
-          for (const log of t.partitions) ends.push({ topicId: t.meta.id, partition: log.partition, end: log.next });
-        }
-        batch.putDedupeSnapshot(encodeDedupeSnapshot(this.#dedupe, ends));
+      await this.#writes.write((batch) => {
+        batch.putDedupeSnapshot(encodeDedupeSnapshot(this.#dedupe, coveredEnds(this.#byId.values())));
       });
     } catch (err) {
       this.#logger.warn({ err }, "saving the dedupe index failed; the next start re-reads the newest records");
@@ -379,15 +320,5 @@ export class Broker {
 
   #checkOpen(): void {
     if (this.#closing) throw new BrokerError("unavailable", "the broker is shutting down");
-  }
-
-  /** Writes one metadata change through the group-commit queue. */
-  #write(build: (batch: WriteBatch) => void): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.#writes.submit({
-        build,
-        done: (err) => (err === undefined ? resolve() : reject(fromStorageError(err))),
-      });
-    });
   }
 }

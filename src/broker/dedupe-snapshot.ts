@@ -10,6 +10,7 @@
  */
 
 import type { DedupeIndex, DedupeVisitor } from "./dedupe-index.js";
+import type { Topic } from "./topic.js";
 
 /** "SDD1": bumped whenever the layout or the id hash changes. */
 const MAGIC = 0x3144_4453;
@@ -21,6 +22,19 @@ export interface CoveredEnd {
   readonly topicId: number;
   readonly partition: number;
   readonly end: bigint;
+}
+
+/**
+ * The ends a snapshot covers: for every partition of `topics`, its next
+ * offset (`PartitionLog.next`). Records of batches already queued count as
+ * covered, so the snapshot must be written after them.
+ */
+export function coveredEnds(topics: Iterable<Topic>): CoveredEnd[] {
+  const ends: CoveredEnd[] = [];
+  for (const t of topics) {
+    for (const log of t.partitions) ends.push({ topicId: t.meta.id, partition: log.partition, end: log.next });
+  }
+  return ends;
 }
 
 /** What {@link readDedupeSnapshot} finds, in the order it finds it. */

@@ -11,6 +11,7 @@ import type { Logger } from "./logger.js";
 import { checkName } from "./names.js";
 import type { RecordCodec } from "./record-codec.js";
 import { startOffset } from "./seek.js";
+import { fromStorageError } from "./storage-errors.js";
 import { type DeliveryBatch, Subscription } from "./subscription.js";
 import type { Topic } from "./topic.js";
 import {
@@ -248,6 +249,20 @@ export class GroupManager {
       );
     }
     return group.fetcher.next(n, AbortSignal.timeout(waitMs));
+  }
+
+  /**
+   * Resolves once the state `group` has now (its acks) is durable: after the
+   * write that carries it, at once in effect when nothing is pending. Lets
+   * GetGroup report only acks a crash cannot lose.
+   * @throws unavailable or resource-exhausted when that write fails.
+   */
+  async stateDurable(group: Group): Promise<void> {
+    try {
+      await this.deps.acks.mark(group, true);
+    } catch (err) {
+      throw fromStorageError(err);
+    }
   }
 
   /** Acknowledges positions of a group; resolves once durable. */

@@ -4,6 +4,11 @@ import type { RecordCodec } from "./record-codec.js";
 import type { Topic } from "./topic.js";
 import type { PartitionInfo } from "./types.js";
 
+/** Bounds of each partition of a topic, in partition order (CreateTopic). */
+export function partitionInfo(topic: Topic): PartitionInfo[] {
+  return topic.partitions.map((l) => ({ partition: l.partition, start: l.start, end: l.end }));
+}
+
 /**
  * Each partition's bounds, approximate bytes (measured from its start, see
  * `Storage.partitionBytes`) and the publish time of its oldest retained

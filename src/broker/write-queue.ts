@@ -1,4 +1,6 @@
 import type { Storage, WriteBatch } from "../storage/storage.js";
+import type { BrokerError } from "./broker-error.js";
+import { fromStorageError } from "./storage-errors.js";
 
 /**
  * One unit of work for the {@link WriteQueue}: it adds its writes to the
@@ -36,6 +38,20 @@ export class WriteQueue {
     setImmediate(() => {
       this.#scheduled = false;
       this.#running ??= this.#run();
+    });
+  }
+
+  /**
+   * Queues `build` as a task of its own: resolves once its writes are
+   * durable, rejects with a {@link BrokerError} (see `storage-errors.ts`)
+   * when `build` throws or the batch's write fails.
+   */
+  write(build: (batch: WriteBatch) => void): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.submit({
+        build,
+        done: (err) => (err === undefined ? resolve() : reject(fromStorageError(err))),
+      });
     });
   }
 

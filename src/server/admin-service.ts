@@ -3,6 +3,7 @@ import type { UntypedServiceImplementation } from "@grpc/grpc-js";
 import type { Broker } from "../broker/broker.js";
 import { BrokerError } from "../broker/broker-error.js";
 import type { Logger } from "../broker/logger.js";
+import { partitionInfo } from "../broker/partition-details.js";
 import { DEFAULT_DEDUPE_WINDOW_MS, DEFAULT_RETENTION_MS } from "../broker/types.js";
 import * as pb from "../../gen/sluice/v1/admin_pb.js";
 import { durationMs, groupProto, groupSettings, startPosition, topicProto } from "./convert.js";
@@ -21,7 +22,7 @@ export function adminService(broker: Broker, logger: Logger): UntypedServiceImpl
         retentionMaxBytes: req.retention?.maxBytes ?? 0n,
         dedupeWindowMs: durationMs(req.dedupeWindow, "dedupe_window") ?? DEFAULT_DEDUPE_WINDOW_MS,
       });
-      return create(pb.CreateTopicResponseSchema, { topic: topicProto(topic, broker.partitionInfo(topic)) });
+      return create(pb.CreateTopicResponseSchema, { topic: topicProto(topic, partitionInfo(topic)) });
     }),
 
     getTopic: unary(logger, "GetTopic", async (req: pb.GetTopicRequest) => {
@@ -66,7 +67,7 @@ export function adminService(broker: Broker, logger: Logger): UntypedServiceImpl
       const group = broker.groups.get(req.topic, req.group);
       const view = groupProto(group, true);
       // committed_offset is documented as durable: answer once this view is.
-      await broker.groupStateDurable(group);
+      await broker.groups.stateDurable(group);
       return create(pb.GetGroupResponseSchema, { group: view });
     }),
 
