@@ -318,23 +318,6 @@ export class Group {
     this.#schedule();
   }
 
-  /** For an ordered group: how many keys wait, and the one waiting longest. */
-  blockedKeys(): { count: number; oldest: string } {
-    let count = 0;
-    let oldest = "";
-    let since = Infinity;
-    for (const gp of this.partitions) {
-      for (const [key, p] of gp.parked) {
-        count++;
-        if (p.since < since) {
-          since = p.since;
-          oldest = key;
-        }
-      }
-    }
-    return { count, oldest };
-  }
-
   /** Ends every subscription with `error` and stops timers. */
   close(error: BrokerError): void {
     this.deleted = true;

@@ -2,6 +2,7 @@ import { create } from "@bufbuild/protobuf";
 import { type Duration, type Timestamp, timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { BrokerError } from "../broker/broker-error.js";
 import type { Group as CoreGroup } from "../broker/group.js";
+import { blockedKeys } from "../broker/group-details.js";
 import type { Topic as CoreTopic } from "../broker/topic.js";
 import {
   type GroupSettings as CoreGroupSettings,
@@ -163,7 +164,7 @@ export function groupProto(g: CoreGroup, detail: boolean): Group {
       skipped: gp.skipped,
     }),
   );
-  const blocked = g.blockedKeys();
+  const blocked = blockedKeys(g.partitions);
   group.blockedKeys = BigInt(blocked.count);
   group.oldestBlockedKey = blocked.oldest;
   group.consumers = [...g.consumers.values()].map((c) =>

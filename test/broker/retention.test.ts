@@ -1,5 +1,6 @@
 import { describe, expect, it, vi } from "vitest";
 import { Broker } from "../../src/broker/broker.js";
+import { blockedKeys } from "../../src/broker/group-details.js";
 import type { TopicSettings } from "../../src/broker/types.js";
 import { MemoryStorage } from "../../src/storage/memory-storage.js";
 import { ManualClock } from "../helpers/manual-clock.js";
@@ -93,7 +94,7 @@ describe("groups below the new start", () => {
     await broker.runRetention();
     expect(broker.topic("t").partitions[0]!.start).toBe(4n);
     expect((await sub.next())!.deliveries.map((d) => [d.offset, text(d.value)])).toEqual([[4n, "m4"]]);
-    expect(broker.groups.get("t", "g").blockedKeys()).toEqual({ count: 0, oldest: "" });
+    expect(blockedKeys(broker.groups.get("t", "g").partitions)).toEqual({ count: 0, oldest: "" });
     sub.close();
   });
 });
