@@ -87,19 +87,6 @@ export class GroupPartition {
     return { ...base, attempts: [...attempts].sort((a, b) => (a[0] < b[0] ? -1 : 1)) };
   }
 
-  /** Messages at or above the committed offset not yet acknowledged. */
-  get lag(): bigint {
-    const lag = this.log.end - this.acks.floor - this.acks.ackedAbove;
-    return lag > 0n ? lag : 0n;
-  }
-
-  /** Messages waiting for a redelivery (not counting parked ones freed by their key). */
-  get pendingRedelivery(): number {
-    let n = 0;
-    for (const w of this.waiting.values()) if (w.attempt > 0) n++;
-    return n;
-  }
-
   /** Queues a message for (re)delivery at `due`. */
   giveBack(offset: bigint, attempt: number, key: string, due: number): void {
     const w: Waiting = { offset, attempt, key, due };

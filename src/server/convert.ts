@@ -2,7 +2,7 @@ import { create } from "@bufbuild/protobuf";
 import { type Duration, type Timestamp, timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { BrokerError } from "../broker/broker-error.js";
 import type { Group as CoreGroup } from "../broker/group.js";
-import { blockedKeys } from "../broker/group-details.js";
+import { groupDetails } from "../broker/group-details.js";
 import type { Topic as CoreTopic } from "../broker/topic.js";
 import {
   type GroupSettings as CoreGroupSettings,
@@ -134,11 +134,6 @@ export function topicProto(t: CoreTopic, partitions?: PartitionInfo[]): Topic {
   });
 }
 
-function nextDue(gp: CoreGroup["partitions"][number]): Timestamp | undefined {
-  const due = gp.nextDue();
-  return due === undefined ? undefined : timestampFromMs(due);
-}
-
 /** The proto Group; with partition state and consumers when `detail`. */
 export function groupProto(g: CoreGroup, detail: boolean): Group {
   const group = create(GroupSchema, {
@@ -149,32 +144,32 @@ export function groupProto(g: CoreGroup, detail: boolean): Group {
     ignoredAcks: g.ignoredAcks,
   });
   if (!detail) return group;
-  group.partitions = g.partitions.map((gp) =>
+  const details = groupDetails(g);
+  group.partitions = details.partitions.map((p) =>
     create(GroupPartitionSchema, {
-      partition: gp.partition,
-      committedOffset: gp.acks.floor,
-      endOffset: gp.log.end,
-      lag: gp.lag,
-      inFlight: gp.inFlight.size,
-      ackedAboveCommitted: gp.acks.ackedAbove,
-      pendingRedelivery: gp.pendingRedelivery,
-      nextRedeliveryTime: nextDue(gp),
-      deadLettered: gp.deadLettered,
-      dropped: gp.dropped,
-      skipped: gp.skipped,
+      partition: p.partition,
+      committedOffset: p.committed,
+      endOffset: p.end,
+      lag: p.lag,
+      inFlight: p.inFlight,
+      ackedAboveCommitted: p.ackedAbove,
+      pendingRedelivery: p.pendingRedelivery,
+      nextRedeliveryTime: p.nextRedeliveryAt === undefined ? undefined : timestampFromMs(p.nextRedeliveryAt),
+      deadLettered: p.deadLettered,
+      dropped: p.dropped,
+      skipped: p.skipped,
     }),
   );
-  const blocked = blockedKeys(g.partitions);
-  group.blockedKeys = BigInt(blocked.count);
-  group.oldestBlockedKey = blocked.oldest;
-  group.consumers = [...g.consumers.values()].map((c) =>
+  group.blockedKeys = BigInt(details.blockedKeys);
+  group.oldestBlockedKey = details.oldestBlockedKey;
+  group.consumers = details.consumers.map((c) =>
     create(ConsumerSchema, {
       id: c.id,
-      name: c.options.name,
-      inFlight: c.leases.size,
-      maxInFlight: c.options.maxInFlight,
-      connectTime: timestampFromMs(c.options.connectedAt),
-      peer: c.options.peer,
+      name: c.name,
+      inFlight: c.inFlight,
+      maxInFlight: c.maxInFlight,
+      connectTime: timestampFromMs(c.connectedAt),
+      peer: c.peer,
     }),
   );
   return group;
