@@ -1,41 +1,45 @@
 /**
- * Gathers items into batches bounded by count and bytes. A batch is sealed
- * (handed to `seal`) as soon as it reaches `maxItems` or `maxBytes`, or when
- * `flush()` is called (the publisher calls it when its linger time is up).
- * An item that would push a non-empty batch over `maxBytes` seals the batch
- * first, so only an item larger than `maxBytes` by itself makes a batch over
- * the bound. Pure: no timers, no I/O.
+ * Gathers items into batches bounded by count and bytes. An item counts as
+ * one or as several (a part of a `sendBatch` holds several messages). A
+ * batch is sealed (handed to `seal`) as soon as it reaches `maxItems` or
+ * `maxBytes`, or when `flush()` is called (the publisher calls it when its
+ * linger time is up). An item that would push a non-empty batch over
+ * `maxItems` or `maxBytes` seals the batch first, so only an item larger
+ * than a bound by itself makes a batch over it. Pure: no timers, no I/O.
  * @internal
  */
 export class Batcher<T> {
   #items: T[] = [];
   #bytes = 0;
+  #count = 0;
 
   /**
    * @param maxItems - the most items in a batch (at least 1)
    * @param maxBytes - the most bytes in a batch, unless one item is larger
-   * @param seal - receives each sealed batch and its byte count
+   * @param seal - receives each sealed batch, its bytes and its count
    */
   constructor(
     private readonly maxItems: number,
     private readonly maxBytes: number,
-    private readonly seal: (items: T[], bytes: number) => void,
+    private readonly seal: (items: T[], bytes: number, count: number) => void,
   ) {}
 
-  /** Items in the open batch. */
+  /** The count of the open batch (items, each counted as it was added). */
   get size(): number {
-    return this.#items.length;
+    return this.#count;
   }
 
   /**
-   * Adds an item. Returns `true` when it is the first item of a batch that
-   * is still open afterwards: the moment to start the linger timer.
+   * Adds an item that counts as `count`. Returns `true` when it is the first
+   * item of a batch that is still open afterwards: the moment to start the
+   * linger timer.
    */
-  add(item: T, bytes: number): boolean {
-    if (this.#items.length > 0 && this.#bytes + bytes > this.maxBytes) this.flush();
+  add(item: T, bytes: number, count = 1): boolean {
+    if (this.#count > 0 && (this.#bytes + bytes > this.maxBytes || this.#count + count > this.maxItems)) this.flush();
     this.#items.push(item);
     this.#bytes += bytes;
-    if (this.#items.length >= this.maxItems || this.#bytes >= this.maxBytes) {
+    this.#count += count;
+    if (this.#count >= this.maxItems || this.#bytes >= this.maxBytes) {
       this.flush();
       return false;
     }
@@ -47,9 +51,11 @@ export class Batcher<T> {
     if (this.#items.length === 0) return;
     const items = this.#items;
     const bytes = this.#bytes;
+    const count = this.#count;
     this.#items = [];
     this.#bytes = 0;
-    this.seal(items, bytes);
+    this.#count = 0;
+    this.seal(items, bytes, count);
   }
 
   /** Removes and returns the open batch's items without sealing them. */
@@ -57,6 +63,7 @@ export class Batcher<T> {
     const items = this.#items;
     this.#items = [];
     this.#bytes = 0;
+    this.#count = 0;
     return items;
   }
 }

@@ -24,6 +24,17 @@ describe("Batcher", () => {
     expect(batcher.size).toBe(1);
   });
 
+  it("counts an item as its count and seals the open batch before one that would take it past maxItems", () => {
+    const { batcher, sealed } = collect(5, 1000);
+    batcher.add("one", 1);
+    batcher.add("three", 3, 3);
+    expect(sealed).toEqual([]);
+    expect(batcher.size).toBe(4);
+    batcher.add("two", 2, 2);
+    expect(sealed).toEqual([{ items: ["one", "three"], bytes: 4 }]);
+    expect(batcher.size).toBe(2);
+  });
+
   it("sends an item larger than the byte bound alone", () => {
     const { batcher, sealed } = collect(100, 10);
     batcher.add("a", 1);
