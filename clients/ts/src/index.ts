@@ -36,5 +36,6 @@ export type { ConnectionStatus } from "./connection-status.js";
 export { backoffDelay, defaultReconnect, type BackoffOptions, type ReconnectOptions } from "./backoff.js";
 export type { Logger } from "./logger.js";
 export { SluiceError } from "./sluice-error.js";
+export { SendBatchError } from "./send-batch-error.js";
 export { Code, codeName } from "./code.js";
 export { grpcClientConstructor, grpcServiceDefinition, type GrpcServiceDefinition } from "./grpc-service.js";

@@ -10,7 +10,9 @@ export interface PublisherOptions {
   lingerMs?: number;
   /**
    * The most bytes sent or batched but not yet confirmed. A `send` beyond it
-   * waits (unencoded, in order) until confirmations make room. Default 64 MiB.
+   * waits (unencoded, in order) until confirmations make room; so does each
+   * part of a `sendBatch`, which goes through in parts of at most this many
+   * bytes. Default 64 MiB.
    */
   maxUnconfirmedBytes?: number;
   /** Give every message without a `messageId` a unique one, so resends can be deduplicated. Default true. */

@@ -1,8 +1,9 @@
 /**
- * Numbers sends in order and tells when all sends up to a number have
- * settled. It relies on the publisher's guarantee that sends settle in the
- * order they were made (batches are sent, answered and, after a reconnect,
- * resent in order), so one "settled through" mark is enough.
+ * Numbers sends in order (a `send` or a `sendBatch` call is one) and tells
+ * when all sends up to a number have settled. It relies on the publisher's
+ * guarantee that sends settle in the order they were made (batches are
+ * sent, answered and, after a reconnect, resent in order), so one "settled
+ * through" mark is enough.
  * @internal
  */
 export class SettleSequence {

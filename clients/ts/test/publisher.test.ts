@@ -1,44 +1,11 @@
 import { create } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
-import { reconnectOptions } from "../src/backoff.js";
 import { Code } from "../src/code.js";
 import type { ConnectionStatus } from "../src/connection-status.js";
-import {
-  PublishStreamResponseSchema,
-  type PublishStreamRequest,
-  type PublishStreamResponse,
-} from "../src/gen/sluice/v1/broker_pb.js";
-import { silentLogger } from "../src/logger.js";
-import { decodeText } from "../src/payload.js";
-import type { PublisherOptions } from "../src/publisher-options.js";
-import { Publisher } from "../src/publisher.js";
+import { PublishStreamResponseSchema } from "../src/gen/sluice/v1/broker_pb.js";
 import { SluiceError } from "../src/sluice-error.js";
-import { FakeTransport, nextTurn, type FakeStream } from "./helpers/fake-stream.js";
-
-type Stream = FakeStream<PublishStreamRequest, PublishStreamResponse>;
-
-function setup(options: PublisherOptions = {}, maxAttempts = Infinity) {
-  const transport = new FakeTransport<PublishStreamRequest, PublishStreamResponse>();
-  const publisher = new Publisher("t", { lingerMs: 0, ...options }, {
-    open: transport.open,
-    reconnect: reconnectOptions({ initialDelayMs: 1, maxDelayMs: 2, maxAttempts }),
-    logger: silentLogger,
-  });
-  return { transport, publisher };
-}
-
-/** Confirms request `index` of `stream`, giving message i offset base + i in partition 0. */
-function confirm(stream: Stream, index: number, base = 0n): void {
-  const request = stream.written[index]!;
-  stream.respond(
-    create(PublishStreamResponseSchema, {
-      requestId: request.requestId,
-      results: request.messages.map((_, i) => ({ partition: 0, offset: base + BigInt(i), duplicate: false })),
-    }),
-  );
-}
-
-const payloads = (r: PublishStreamRequest) => r.messages.map((m) => decodeText(m.payload));
+import { nextTurn } from "./helpers/fake-stream.js";
+import { confirm, fakePublisher as setup, payloads } from "./helpers/fake-publisher.js";
 
 describe("Publisher", () => {
   it("batches sends made in the same turn into one request and resolves each with its own position", async () => {
