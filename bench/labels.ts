@@ -5,6 +5,7 @@ export const CONSUME_STREAMS = 4;
 
 export const LABELS = {
   publishBatched: "publish, batched (1 publisher)",
+  publishSendBatch: "publish, sendBatch of 1,000 (1 publisher)",
   publishSingle: `publish, ${SINGLE_CALLERS} callers x 1 msg`,
   publishSingleUnary: `publish, ${SINGLE_CALLERS} callers x 1 msg (unary Publish)`,
   publishSingleViaPublisher: `publish, ${SINGLE_CALLERS} callers x 1 msg (awaited Publisher.send)`,

@@ -2,7 +2,7 @@
 import { parseArgs } from "node:util";
 import type { BrokerRuntime } from "./sluice-broker.js";
 
-export const WORKLOADS = ["publish-batched", "publish-single", "consume", "latency", "memory", "restart", "fsync"] as const;
+export const WORKLOADS = ["publish-batched", "publish-send-batch", "publish-single", "consume", "latency", "memory", "restart", "fsync"] as const;
 export type Workload = (typeof WORKLOADS)[number];
 export const PEERS = ["nats", "rabbitmq"] as const;
 export type Peer = (typeof PEERS)[number];

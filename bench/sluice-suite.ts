@@ -16,7 +16,7 @@ import { median, type LatencySummary } from "./stats.js";
 import { consumeAck } from "./workloads/consume.js";
 import { latency } from "./workloads/latency.js";
 import { rssWithStreams, soak } from "./workloads/memory.js";
-import { publishBatched, publishSingle, publishSingleViaPublisher } from "./workloads/publish.js";
+import { publishBatched, publishSendBatch, publishSingle, publishSingleViaPublisher } from "./workloads/publish.js";
 
 const MEMORY_STREAMS = 100;
 
@@ -134,13 +134,20 @@ export async function runSluice(o: BenchOptions, results: Results, go?: GoLoadGe
       const payloads = randomPayloads(size);
       const topic = backlogTopic(size);
       await ensureTopic(client, topic);
-      if (has("publish-batched")) {
+      if (has("publish-batched") || has("publish-send-batch")) {
         const count = o.publishCount(size);
         const m: Row = { workload: "publish-batched", label: LABELS.publishBatched, size, system: "sluice", unit: "msg/s", better: "higher" };
-        const series: Series[] = [{ m, f: () => publishBatched(client, topic, payloads, count) }];
-        if (go) series.push({ m: { ...m, label: LABELS.goClient(m.label), extra: GO_CLIENT }, f: () => go.publishBatched(broker.address, topic, size, count) });
+        const series: Series[] = [];
+        if (has("publish-batched")) {
+          series.push({ m, f: () => publishBatched(client, topic, payloads, count) });
+          if (go) series.push({ m: { ...m, label: LABELS.goClient(m.label), extra: GO_CLIENT }, f: () => go.publishBatched(broker.address, topic, size, count) });
+        }
+        // Interleaved with the per-send row, so that other load falls on both alike.
+        if (has("publish-send-batch")) {
+          series.push({ m: { ...m, workload: "publish-send-batch", label: LABELS.publishSendBatch }, f: () => publishSendBatch(client, topic, payloads, count) });
+        }
         const [rate] = await measureInterleaved(results, broker, series, o.runs);
-        publishRate.set(size, rate!);
+        if (has("publish-batched")) publishRate.set(size, rate!);
       }
       if (has("publish-single")) {
         await ensureTopic(client, `single-${size}`);
