@@ -74,6 +74,8 @@ export class Publisher {
   readonly #idPrefix = `${randomBytes(6).toString("base64url")}-`;
   #idCounter = 0;
   #linger: NodeJS.Timeout | NodeJS.Immediate | undefined;
+  /** Whether #linger waits lingerMs (a timer) rather than one event-loop turn. */
+  #lingerLate = false;
   #queue: Batch[] = [];
   readonly #inflight = new Map<bigint, Batch>();
   #stream: StreamHandle<PublishStreamRequest> | undefined;
@@ -151,8 +153,9 @@ export class Publisher {
    *
    * A batch larger than `maxUnconfirmedBytes` does not wait for room it
    * cannot get: its parts go through the bound in order, as that many
-   * `send`s would. As with `send`, a request that is not full waits up to
-   * `lingerMs` for more messages; `flush()` sends it at once.
+   * `send`s would. Its last request goes out at the end of the event-loop
+   * turn, with whatever else was sent in that turn, without waiting
+   * `lingerMs` for more messages.
    */
   sendBatch(messages: readonly (OutgoingMessage | Payload)[]): Promise<PublishResult[]> {
     if (this.#state !== "open") {
@@ -239,14 +242,25 @@ export class Publisher {
   }
 
   #accept(entry: Pending): void {
-    if (this.#batcher.add(entry, entry.bytes, countOf(entry)) && this.#linger === undefined) {
-      const fire = (): void => {
-        this.#linger = undefined;
-        this.#batcher.flush();
-      };
-      const wait = this.#sequence.waited ? 0 : this.#lingerMs;
-      this.#linger = wait === 0 ? setImmediate(fire) : setTimeout(fire, wait);
+    const first = this.#batcher.add(entry, entry.bytes, countOf(entry));
+    // A sendBatch caller handed over all it had, and a flush() caller waits:
+    // what they leave open goes out this turn, not after lingerMs.
+    const now = entry instanceof BatchPart || this.#sequence.waited;
+    if (first && this.#linger === undefined) this.#startLinger(now);
+    else if (now && this.#lingerLate && this.#batcher.size > 0) {
+      this.#clearLinger();
+      this.#startLinger(true);
     }
+  }
+
+  /** Seals the open request after lingerMs, or at the end of this event-loop turn when `now`. */
+  #startLinger(now: boolean): void {
+    const fire = (): void => {
+      this.#linger = undefined;
+      this.#batcher.flush();
+    };
+    this.#lingerLate = !now && this.#lingerMs > 0;
+    this.#linger = this.#lingerLate ? setTimeout(fire, this.#lingerMs) : setImmediate(fire);
   }
 
   #seal(entries: Pending[], bytes: number, count: number): void {

@@ -44,6 +44,22 @@ describe("Publisher.sendBatch", () => {
     expect(settled).toEqual(["a", "b,c", "d", "e"]);
   });
 
+  it("sends a batch's last request at the end of the turn, with sends of that turn, without waiting lingerMs", async () => {
+    const { transport, publisher } = setup({ lingerMs: 60_000 });
+    const single = publisher.send("a");
+    const batch = publisher.sendBatch(["b", "c"]);
+    const stream = await transport.stream(0);
+    await nextTurn();
+    expect(stream.written.map(payloads)).toEqual([["a", "b", "c"]]);
+    confirm(stream, 0, 5n);
+    expect(await single).toEqual(at(5n));
+    expect(await batch).toEqual([at(6n), at(7n)]);
+    // A send alone still lingers.
+    void publisher.send("d");
+    await nextTurn();
+    expect(stream.written).toHaveLength(1);
+  });
+
   it("splits a batch into requests of at most maxBatchMessages and resolves once the last is confirmed", async () => {
     const { transport, publisher } = setup({ maxBatchMessages: 2 });
     let resolved = false;
