@@ -142,9 +142,10 @@ export async function runSluice(o: BenchOptions, results: Results, go?: GoLoadGe
           series.push({ m, f: () => publishBatched(client, topic, payloads, count) });
           if (go) series.push({ m: { ...m, label: LABELS.goClient(m.label), extra: GO_CLIENT }, f: () => go.publishBatched(broker.address, topic, size, count) });
         }
-        // Interleaved with the per-send row, so that other load falls on both alike.
+        // Interleaved with the per-send row, so that other load falls on both alike;
+        // the same workload for the peers' figures (batched publish), another call.
         if (has("publish-send-batch")) {
-          series.push({ m: { ...m, workload: "publish-send-batch", label: LABELS.publishSendBatch }, f: () => publishSendBatch(client, topic, payloads, count) });
+          series.push({ m: { ...m, label: LABELS.publishSendBatch, extra: { call: "sendBatch" } }, f: () => publishSendBatch(client, topic, payloads, count) });
         }
         const [rate] = await measureInterleaved(results, broker, series, o.runs);
         if (has("publish-batched")) publishRate.set(size, rate!);
