@@ -8,6 +8,7 @@ import { Code, isCode } from "./code.js";
 import { StatusChannel, type ConnectionStatus } from "./connection-status.js";
 import type { PublishStreamRequest, PublishStreamResponse } from "./gen/sluice/v1/broker_pb.js";
 import type { PublishMessage } from "./gen/sluice/v1/message_pb.js";
+import { Linger } from "./linger.js";
 import type { Logger } from "./logger.js";
 import { estimateBytes, toPublishMessage, type OutgoingMessage, type PublishResult } from "./outgoing-message.js";
 import type { Payload } from "./payload.js";
@@ -23,15 +24,10 @@ import {
 } from "./pending-send.js";
 import { publisherSettings, type PublisherOptions } from "./publisher-options.js";
 import { Reconnector } from "./reconnector.js";
+import { RequestWindow } from "./request-window.js";
 import { SendBatchError } from "./send-batch-error.js";
 import { SettleSequence } from "./settle-sequence.js";
 import { SluiceError } from "./sluice-error.js";
-
-interface Batch {
-  entries: Pending[];
-  bytes: number;
-  request: PublishStreamRequest;
-}
 
 /** @internal */
 export interface PublisherDeps {
@@ -61,7 +57,6 @@ export class Publisher {
   /** The topic this publisher writes to. */
   readonly topic: string;
   readonly #deps: PublisherDeps;
-  readonly #lingerMs: number;
   readonly #autoId: boolean;
   /** A sendBatch's parts: at most a request's messages, and bytes the budget can hold. */
   readonly #partMessages: number;
@@ -73,11 +68,8 @@ export class Publisher {
   /** Automatic ids are this prefix (with its dash) and a counter in base 36. */
   readonly #idPrefix = `${randomBytes(6).toString("base64url")}-`;
   #idCounter = 0;
-  #linger: NodeJS.Timeout | NodeJS.Immediate | undefined;
-  /** Whether #linger waits lingerMs (a timer) rather than one event-loop turn. */
-  #lingerLate = false;
-  #queue: Batch[] = [];
-  readonly #inflight = new Map<bigint, Batch>();
+  readonly #linger: Linger;
+  readonly #window = new RequestWindow();
   #stream: StreamHandle<PublishStreamRequest> | undefined;
   #token: object | undefined;
   #writable = false;
@@ -93,7 +85,7 @@ export class Publisher {
     this.topic = topic;
     this.#deps = deps;
     const settings = publisherSettings(options);
-    this.#lingerMs = settings.lingerMs;
+    this.#linger = new Linger(settings.lingerMs, () => this.#batcher.flush());
     this.#autoId = settings.autoMessageId;
     this.#partMessages = settings.maxBatchMessages;
     this.#partBytes = Math.min(settings.maxBatchBytes, settings.maxUnconfirmedBytes);
@@ -245,26 +237,12 @@ export class Publisher {
     const first = this.#batcher.add(entry, entry.bytes, countOf(entry));
     // A sendBatch caller handed over all it had, and a flush() caller waits:
     // what they leave open goes out this turn, not after lingerMs.
-    const now = entry instanceof BatchPart || this.#sequence.waited;
-    if (first && this.#linger === undefined) this.#startLinger(now);
-    else if (now && this.#lingerLate && this.#batcher.size > 0) {
-      this.#clearLinger();
-      this.#startLinger(true);
-    }
-  }
-
-  /** Seals the open request after lingerMs, or at the end of this event-loop turn when `now`. */
-  #startLinger(now: boolean): void {
-    const fire = (): void => {
-      this.#linger = undefined;
-      this.#batcher.flush();
-    };
-    this.#lingerLate = !now && this.#lingerMs > 0;
-    this.#linger = this.#lingerLate ? setTimeout(fire, this.#lingerMs) : setImmediate(fire);
+    const soon = entry instanceof BatchPart || this.#sequence.waited;
+    if (first || (soon && this.#batcher.size > 0)) this.#linger.start(soon);
   }
 
   #seal(entries: Pending[], bytes: number, count: number): void {
-    this.#clearLinger();
+    this.#linger.cancel();
     const requestId = this.#nextRequestId++;
     const request: PublishStreamRequest = {
       $typeName: "sluice.v1.PublishStreamRequest",
@@ -272,20 +250,20 @@ export class Publisher {
       topic: this.topic,
       messages: messagesOf(entries, count),
     };
-    this.#queue.push({ entries, bytes, request });
+    this.#window.push({ entries, bytes, request });
     this.#pump();
   }
 
   #pump(): void {
     const stream = this.#stream;
     if (!stream) {
-      if (this.#queue.length > 0) this.#reconnector.schedule(() => this.#connect());
+      if (this.#window.queued > 0) this.#reconnector.schedule(() => this.#connect());
       return;
     }
-    while (this.#writable && this.#queue.length > 0) {
-      const batch = this.#queue.shift() as Batch;
-      this.#inflight.set(batch.request.requestId, batch);
-      this.#writable = stream.write(batch.request);
+    while (this.#writable) {
+      const sealed = this.#window.writeNext();
+      if (sealed === undefined) return;
+      this.#writable = stream.write(sealed.request);
     }
   }
 
@@ -321,12 +299,11 @@ export class Publisher {
       this.#answered = true;
       this.#reconnector.succeeded();
     }
-    const batch = this.#inflight.get(response.requestId);
+    const batch = this.#window.answered(response.requestId);
     if (batch === undefined) {
       this.#deps.logger.warn({ topic: this.topic, requestId: String(response.requestId) }, "sluice response for an unknown request");
       return;
     }
-    this.#inflight.delete(response.requestId);
     const { entries } = batch;
     const sent = batch.request.messages.length;
     if (response.error) {
@@ -345,20 +322,17 @@ export class Publisher {
     this.#stream = undefined;
     this.#token = undefined;
     this.#writable = false;
-    if (this.#inflight.size > 0) {
-      // Unconfirmed batches go first, in their original order, to be resent.
-      this.#queue = [...this.#inflight.values(), ...this.#queue];
-      this.#inflight.clear();
-    }
+    // Unconfirmed requests go first, in their original order, to be resent.
+    this.#window.requeue();
     const ending = this.#ending;
-    if (ending && this.#queue.length === 0) {
+    if (ending && this.#window.queued === 0) {
       this.#ending = undefined;
       ending();
       return;
     }
     const cause = error ?? new SluiceError(Code.Unavailable, "the broker ended the publish stream");
     if (this.#reconnector.failed(cause)) {
-      if (this.#queue.length > 0) this.#reconnector.schedule(() => this.#connect());
+      if (this.#window.queued > 0) this.#reconnector.schedule(() => this.#connect());
     } else {
       this.#failAll(cause);
     }
@@ -366,10 +340,8 @@ export class Publisher {
 
   /** Rejects everything pending, in call order. */
   #failAll(error: SluiceError): void {
-    this.#clearLinger();
-    const batches = [...this.#inflight.values(), ...this.#queue];
-    this.#inflight.clear();
-    this.#queue = [];
+    this.#linger.cancel();
+    const batches = this.#window.takeAll();
     const open = this.#batcher.take();
     const waiting = this.#budget.takeWaiting();
     let released = 0;
@@ -379,12 +351,5 @@ export class Publisher {
     failEach(pending, error);
     if (pending.length > 0) this.#sequence.settled(settledThrough(pending[pending.length - 1] as Pending));
     this.#budget.release(released);
-  }
-
-  #clearLinger(): void {
-    if (this.#linger === undefined) return;
-    clearTimeout(this.#linger as NodeJS.Timeout);
-    clearImmediate(this.#linger as NodeJS.Immediate);
-    this.#linger = undefined;
   }
 }
