@@ -33,20 +33,21 @@ export function decodePublishStreamResponse(bytes: Uint8Array): PublishStreamRes
 }
 
 function decodeResult(r: Reader): PublishResult | undefined {
-  const end = r.bodyEnd();
-  if (end < 0) return undefined;
+  // Narrowed to the result's body, a varint running past it reads as -1.
+  const outer = r.enter();
+  if (outer < 0) return undefined;
   let partition = 0;
   let offset = 0;
   let duplicate = false;
-  while (r.pos < end) {
+  while (r.pos < r.end) {
     const k = r.varint();
-    const v = r.pos < end ? r.varint() : -1;
-    // A varint past the body would show as a position beyond `end`.
-    if (v < 0 || r.pos > end) return undefined;
+    const v = r.varint();
+    if (v < 0) return undefined;
     if (k === tag(1, VARINT) && v <= 0xffff_ffff) partition = v;
     else if (k === tag(2, VARINT)) offset = v;
     else if (k === tag(3, VARINT) && v <= 1) duplicate = v === 1;
     else return undefined;
   }
+  r.leave(outer);
   return { $typeName: "sluice.v1.PublishResult", partition, offset: BigInt(offset), duplicate };
 }
