@@ -8,6 +8,7 @@ import pytest
 
 from broker_process import BrokerProcess
 from sluice_client import Client
+from tcp_proxy import TcpProxy
 
 
 @pytest.fixture(scope="session")
@@ -33,3 +34,11 @@ def topic(client: Client, request: pytest.FixtureRequest) -> str:
     name = f"py-{uuid.uuid4().hex[:12]}-{next(_seq)}"
     client.create_topic(name, partitions=getattr(request, "param", 1))
     return name
+
+
+@pytest.fixture
+def proxy(broker: BrokerProcess) -> Iterator[TcpProxy]:
+    """A proxy to the broker that the test can hold and cut."""
+    p = TcpProxy(broker.address)
+    yield p
+    p.close()

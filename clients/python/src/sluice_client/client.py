@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import contextlib
-from typing import Iterable, Iterator, Sequence
+import sys
+from typing import TYPE_CHECKING, Iterable, Iterator, Sequence
 
 import grpc
 
@@ -11,8 +12,16 @@ from sluice_client import _convert
 from sluice_client._channel import Pem, channel_credentials, open_channel
 from sluice_client._gen.sluice.v1 import admin_pb2, admin_pb2_grpc, broker_pb2, broker_pb2_grpc
 from sluice_client.errors import SluiceError
+from sluice_client.publisher import Publisher
+from sluice_client.publisher_options import PublisherOptions, publisher_settings
 from sluice_client.subscription import Subscription
 from sluice_client.values import Publishable, PublishResult, Seconds, Start
+
+if TYPE_CHECKING:
+    if sys.version_info >= (3, 11):
+        from typing import Unpack
+    else:
+        from typing_extensions import Unpack
 
 __all__ = ["Client"]
 
@@ -57,8 +66,18 @@ class Client:
         self._broker = broker_pb2_grpc.BrokerServiceStub(self._channel)
         self._admin = admin_pb2_grpc.AdminServiceStub(self._channel)
         self._timeout = timeout
+        self._publishers: set[Publisher] = set()
 
     # Publishing and consuming.
+
+    def publisher(self, topic: str, **options: Unpack[PublisherOptions]) -> Publisher:
+        """A batching, pipelined publisher to ``topic`` on one PublishStream
+        (see ``Publisher``); ``options`` are ``PublisherOptions``. Raises
+        ``TypeError`` for an unknown option, ``ValueError`` for a value out
+        of range. A missing topic shows as ``NOT_FOUND`` on the sends."""
+        publisher = Publisher(self._broker, topic, publisher_settings(options), self._publishers.discard)
+        self._publishers.add(publisher)
+        return publisher
 
     def publish(self, topic: str, messages: Publishable | Iterable[Publishable]) -> list[PublishResult]:
         """Publishes messages (payloads or ``Outgoing``) and returns where each
@@ -68,7 +87,7 @@ class Client:
         request = broker_pb2.PublishRequest(topic=topic, messages=_convert.publish_messages(messages))
         with _translated():
             response = self._broker.Publish(request, timeout=self._timeout)
-        return [PublishResult(r.partition, r.offset, r.duplicate) for r in response.results]
+        return _convert.publish_results(response.results)
 
     def subscribe(
         self,
@@ -168,7 +187,10 @@ class Client:
     # Lifecycle.
 
     def close(self) -> None:
-        """Closes the channel; open subscriptions end."""
+        """Closes the publishers (waiting for their confirmations), then the
+        channel; open subscriptions end."""
+        for publisher in list(self._publishers):
+            publisher.close()
         self._channel.close()
 
     def __enter__(self) -> "Client":
