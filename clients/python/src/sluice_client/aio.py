@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import AsyncIterator, Iterable, Sequence
+import sys
+from typing import TYPE_CHECKING, AsyncIterator, Iterable, Sequence
 
 import grpc
 import grpc.aio
@@ -24,11 +25,19 @@ from sluice_client import _convert
 from sluice_client._coalesce import take_queued
 from sluice_client._channel import Pem, channel_credentials, open_aio_channel
 from sluice_client._gen.sluice.v1 import admin_pb2, admin_pb2_grpc, broker_pb2, broker_pb2_grpc, message_pb2
+from sluice_client.async_publisher import AsyncPublisher
 from sluice_client.errors import SluiceError
+from sluice_client.publisher_options import PublisherOptions, publisher_settings
 from sluice_client.received import ReceivedMessage
 from sluice_client.values import Publishable, PublishResult, Seconds, Start
 
-__all__ = ["AsyncClient", "AsyncSubscription"]
+if TYPE_CHECKING:
+    if sys.version_info >= (3, 11):
+        from typing import Unpack
+    else:
+        from typing_extensions import Unpack
+
+__all__ = ["AsyncClient", "AsyncPublisher", "AsyncSubscription"]
 
 _END = object()
 
@@ -183,12 +192,19 @@ class AsyncClient:
         self._broker = broker_pb2_grpc.BrokerServiceStub(self._channel)
         self._admin = admin_pb2_grpc.AdminServiceStub(self._channel)
         self._timeout = timeout
+        self._publishers: set[AsyncPublisher] = set()
+
+    def publisher(self, topic: str, **options: Unpack[PublisherOptions]) -> AsyncPublisher:
+        """The asyncio twin of ``Client.publisher``; call it on the event loop."""
+        publisher = AsyncPublisher(self._broker, topic, publisher_settings(options), self._publishers.discard)
+        self._publishers.add(publisher)
+        return publisher
 
     async def publish(self, topic: str, messages: Publishable | Iterable[Publishable]) -> list[PublishResult]:
         request = broker_pb2.PublishRequest(topic=topic, messages=_convert.publish_messages(messages))
         with _translated():
             response = await self._broker.Publish(request, timeout=self._timeout)
-        return [PublishResult(r.partition, r.offset, r.duplicate) for r in response.results]
+        return _convert.publish_results(response.results)
 
     async def subscribe(
         self,
@@ -267,6 +283,9 @@ class AsyncClient:
                 admin_pb2.DeleteGroupRequest(topic=topic, group=group, force=force), timeout=self._timeout)
 
     async def close(self) -> None:
+        """Closes the publishers (waiting for their confirmations), then the channel."""
+        for publisher in list(self._publishers):
+            await publisher.close()
         await self._channel.close()
 
     async def __aenter__(self) -> "AsyncClient":
