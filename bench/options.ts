@@ -32,6 +32,8 @@ export interface BenchOptions {
   readonly goClient: boolean;
   /** Also a Go client consume+ack row (off by default: it adds about a minute per size). */
   readonly goConsume: boolean;
+  /** Partitions of every topic Sluice's rows use (messages without keys are spread over them). */
+  readonly partitions: number;
 }
 
 export const USAGE = `Usage: npm run bench -- [options]
@@ -55,6 +57,8 @@ temp dir, runs the workloads, prints a table and writes JSON to bench/results/.
   --go / --no-go      add (or skip) Sluice publish rows driven by the Go client (bench/go, built with
                       \`go build\`); on by default with --vs nats, to compare like with \`nats bench\`
   --go-consume        add a consume+ack row driven by the Go client (about a minute more per size)
+  --partitions N      partitions of the topics Sluice's rows use (default 1); publishers
+                      send no keys, so the broker spreads messages over them
   --out DIR           where the JSON goes (default bench/results)
 `;
 
@@ -80,6 +84,7 @@ export function parseOptions(argv: string[]): BenchOptions | "help" {
       "go-consume": { type: "boolean" },
       backlog: { type: "string" },
       "soak-minutes": { type: "string" },
+      partitions: { type: "string" },
     },
     strict: true,
     allowPositionals: false,
@@ -123,5 +128,6 @@ export function parseOptions(argv: string[]): BenchOptions | "help" {
     goConsume: goClient && (values["go-consume"] ?? false),
     backlog: values.backlog === undefined ? (values.long ? 10_000_000 : undefined) : int("backlog", values.backlog, 1),
     soakMinutes: int("soak-minutes", values["soak-minutes"], 10),
+    partitions: int("partitions", values.partitions, 1),
   };
 }

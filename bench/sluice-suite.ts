@@ -25,9 +25,9 @@ export type Peaks = Map<number, number>;
 
 const backlogTopic = (size: number) => `backlog-${size}`;
 
-async function ensureTopic(client: SluiceClient, name: string): Promise<void> {
+async function ensureTopic(client: SluiceClient, name: string, partitions = 1): Promise<void> {
   try {
-    await client.createTopic(name, { partitions: 1 });
+    await client.createTopic(name, { partitions });
   } catch (err) {
     if ((err as { code?: unknown }).code !== 6) throw err; // ALREADY_EXISTS
   }
@@ -39,8 +39,8 @@ async function topicEnd(client: SluiceClient, name: string): Promise<number> {
 }
 
 /** Publishes (untimed) until `topic` holds `count` messages. */
-async function fillTo(client: SluiceClient, topic: string, size: number, count: number): Promise<void> {
-  await ensureTopic(client, topic);
+async function fillTo(client: SluiceClient, topic: string, size: number, count: number, partitions: number): Promise<void> {
+  await ensureTopic(client, topic, partitions);
   const missing = count - (await topicEnd(client, topic));
   if (missing > 0) await publishBatched(client, topic, randomPayloads(size), missing);
 }
@@ -127,13 +127,14 @@ export async function runSluice(o: BenchOptions, results: Results, go?: GoLoadGe
   let broker = await SluiceBroker.start({ dataDir, fsync: "never", runtime: o.runtime, cpuProfDir: o.cpuProfDir });
   process.stderr.write(`sluice: broker (${o.runtime}, fsync never) listening on ${broker.address} after ${broker.startMs.toFixed(0)} ms\n`);
   let client = new SluiceClient(broker.address);
+  if (o.partitions > 1) results.note(`Sluice's topics have ${o.partitions} partitions (--partitions); messages carry no keys and are spread over them`);
   try {
     await warmUp(client);
     const publishRate = new Map<number, number>();
     for (const size of o.sizes) {
       const payloads = randomPayloads(size);
       const topic = backlogTopic(size);
-      await ensureTopic(client, topic);
+      await ensureTopic(client, topic, o.partitions);
       if (has("publish-batched") || has("publish-send-batch")) {
         const count = o.publishCount(size);
         const m: Row = { workload: "publish-batched", label: LABELS.publishBatched, size, system: "sluice", unit: "msg/s", better: "higher" };
@@ -151,11 +152,11 @@ export async function runSluice(o: BenchOptions, results: Results, go?: GoLoadGe
         if (has("publish-batched")) publishRate.set(size, rate!);
       }
       if (has("publish-single")) {
-        await ensureTopic(client, `single-${size}`);
+        await ensureTopic(client, `single-${size}`, o.partitions);
         await singleRows(results, broker, client, `single-${size}`, payloads, size, "sluice", o, go);
       }
       if (has("consume")) {
-        await fillTo(client, topic, size, o.consumeCount);
+        await fillTo(client, topic, size, o.consumeCount, o.partitions);
         const m: Row = { workload: "consume", label: LABELS.consume, size, system: "sluice", unit: "msg/s", better: "higher" };
         const series: Series[] = [{ m, f: (r) => consumeAck(client, topic, `consume-${r}`, { streams: CONSUME_STREAMS, count: o.consumeCount }) }];
         if (go && o.goConsume) {
@@ -180,12 +181,12 @@ export async function runSluice(o: BenchOptions, results: Results, go?: GoLoadGe
         // Topped up on the first size's topic; the others keep what they hold.
         let other = 0;
         for (const s of o.sizes.slice(1)) other += await topicEnd(client, backlogTopic(s)).catch(() => 0);
-        await fillTo(client, backlogTopic(size), size, o.backlog - other);
+        await fillTo(client, backlogTopic(size), size, o.backlog - other, o.partitions);
       }
       let backlog = 0;
       for (const s of o.sizes) backlog += await topicEnd(client, backlogTopic(s)).catch(() => 0);
       if (backlog === 0) {
-        await fillTo(client, backlogTopic(size), size, o.consumeCount);
+        await fillTo(client, backlogTopic(size), size, o.consumeCount, o.partitions);
         backlog = await topicEnd(client, backlogTopic(size));
       }
       await client.close();
@@ -222,7 +223,7 @@ async function latencyRows(results: Results, broker: SluiceBroker, client: Sluic
   const summaries = [];
   for (let r = 0; r < o.runs; r++) {
     const topic = `latency-${size}-${rate}-${r}`;
-    await ensureTopic(client, topic);
+    await ensureTopic(client, topic, o.partitions);
     summaries.push(await latency(client, topic, { rate, seconds: o.latencySeconds, warmupSeconds: 1, size }));
   }
   recordLatency(results, "sluice", name, rate, size, summaries);
@@ -271,7 +272,7 @@ async function runFsync(o: BenchOptions, results: Results): Promise<void> {
     await warmUp(client);
     for (const size of o.sizes) {
       const payloads = randomPayloads(size);
-      await ensureTopic(client, `fsync-${size}`);
+      await ensureTopic(client, `fsync-${size}`, o.partitions);
       await measure(results, broker, { workload: "fsync-publish-batched", label: LABELS.publishBatched, size, system: "sluice fsync=always", unit: "msg/s", better: "higher" }, o.runs, () =>
         publishBatched(client, `fsync-${size}`, payloads, Math.round(o.publishCount(size) / 4)),
       );
