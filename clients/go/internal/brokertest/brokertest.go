@@ -10,9 +10,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -27,9 +29,11 @@ type Broker struct {
 	// Addr is host:port of the broker.
 	Addr string
 
+	root    string
+	args    []string
 	cmd     *exec.Cmd
 	dataDir string
-	exited  chan struct{}
+	exited  chan struct{} // closed when the current process has exited
 	mu      sync.Mutex
 	log     bytes.Buffer // stdout and stderr, for failure reports
 }
@@ -73,33 +77,58 @@ func StartWith(args ...string) (*Broker, error) {
 	if err != nil {
 		return nil, err
 	}
-	b := &Broker{dataDir: dataDir, exited: make(chan struct{})}
-	b.cmd = exec.Command("node", append([]string{"--import", "tsx", "src/main.ts", "--host", "127.0.0.1", "--port", "0", "--data-dir", dataDir}, args...)...)
-	b.cmd.Dir = root
+	b := &Broker{root: root, dataDir: dataDir, args: args}
+	if err := b.launch(0); err != nil {
+		os.RemoveAll(dataDir)
+		return nil, err
+	}
+	return b, nil
+}
+
+// Restart ends the process with sig (syscall.SIGTERM: a graceful shutdown;
+// syscall.SIGKILL: a crash) and starts the broker again on the same port
+// and data directory, returning once it listens.
+func (b *Broker) Restart(sig syscall.Signal) error {
+	b.stopProcess(sig)
+	_, port, err := net.SplitHostPort(b.Addr)
+	if err != nil {
+		return err
+	}
+	p, err := strconv.Atoi(port)
+	if err != nil {
+		return err
+	}
+	return b.launch(p)
+}
+
+// launch starts the process on port (0: any) and waits for its listening line.
+func (b *Broker) launch(port int) error {
+	exited := make(chan struct{})
+	b.exited = exited
+	b.cmd = exec.Command("node", append([]string{"--import", "tsx", "src/main.ts", "--host", "127.0.0.1", "--port", strconv.Itoa(port), "--data-dir", b.dataDir}, b.args...)...)
+	b.cmd.Dir = b.root
 	b.cmd.Stderr = writerFunc(b.record)
 	stdout, err := b.cmd.StdoutPipe()
 	if err != nil {
-		os.RemoveAll(dataDir)
-		return nil, err
+		return err
 	}
 	if err := b.cmd.Start(); err != nil {
-		os.RemoveAll(dataDir)
-		return nil, err
+		return err
 	}
 	ports := make(chan int, 1)
 	go b.scan(stdout, ports)
-	go func() { _ = b.cmd.Wait(); close(b.exited) }()
+	cmd := b.cmd
+	go func() { _ = cmd.Wait(); close(exited) }()
 
 	select {
 	case port := <-ports:
 		b.Addr = fmt.Sprintf("127.0.0.1:%d", port)
-		return b, nil
-	case <-b.exited:
-		b.Stop()
-		return nil, fmt.Errorf("brokertest: broker exited before listening:\n%s", b.Log())
+		return nil
+	case <-exited:
+		return fmt.Errorf("brokertest: broker exited before listening:\n%s", b.Log())
 	case <-time.After(StartTimeout):
-		b.Stop()
-		return nil, fmt.Errorf("brokertest: no listening line within %s:\n%s", StartTimeout, b.Log())
+		b.stopProcess(syscall.SIGTERM)
+		return fmt.Errorf("brokertest: no listening line within %s:\n%s", StartTimeout, b.Log())
 	}
 }
 
@@ -144,16 +173,22 @@ func (b *Broker) Log() string {
 // Stop ends the process (SIGTERM, then SIGKILL after 10 s) and removes the
 // data directory.
 func (b *Broker) Stop() {
-	if b.Alive() {
-		_ = b.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-b.exited:
-		case <-time.After(10 * time.Second):
-			_ = b.cmd.Process.Kill()
-			<-b.exited
-		}
-	}
+	b.stopProcess(syscall.SIGTERM)
 	os.RemoveAll(b.dataDir)
+}
+
+// stopProcess sends sig and waits for the process to exit (SIGKILL after 10 s).
+func (b *Broker) stopProcess(sig syscall.Signal) {
+	if !b.Alive() {
+		return
+	}
+	_ = b.cmd.Process.Signal(sig)
+	select {
+	case <-b.exited:
+	case <-time.After(10 * time.Second):
+		_ = b.cmd.Process.Kill()
+		<-b.exited
+	}
 }
 
 func (b *Broker) record(p []byte) (int, error) {
