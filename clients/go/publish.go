@@ -44,7 +44,7 @@ func Partition(p uint32) *uint32 { return &p }
 func (c *Client) Publish(ctx context.Context, topic string, msgs ...Message) ([]PublishResult, error) {
 	req := &sluicev1.PublishRequest{Topic: topic, Messages: make([]*sluicev1.PublishMessage, len(msgs))}
 	for i, m := range msgs {
-		req.Messages[i] = &sluicev1.PublishMessage{Key: m.Key, Payload: m.Payload, Headers: m.Headers, Partition: m.Partition, MessageId: m.MessageID}
+		req.Messages[i] = toWire(m, "")
 	}
 	res, err := c.broker.Publish(ctx, req)
 	if err != nil {
@@ -52,7 +52,11 @@ func (c *Client) Publish(ctx context.Context, topic string, msgs ...Message) ([]
 	}
 	out := make([]PublishResult, len(res.GetResults()))
 	for i, r := range res.GetResults() {
-		out[i] = PublishResult{Position: Position{Partition: r.GetPartition(), Offset: r.GetOffset()}, Duplicate: r.GetDuplicate()}
+		out[i] = resultOf(r)
 	}
 	return out, nil
+}
+
+func resultOf(r *sluicev1.PublishResult) PublishResult {
+	return PublishResult{Position: Position{Partition: r.GetPartition(), Offset: r.GetOffset()}, Duplicate: r.GetDuplicate()}
 }
