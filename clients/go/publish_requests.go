@@ -1,6 +1,7 @@
 package sluice
 
 import (
+	"runtime"
 	"time"
 
 	sluicev1 "github.com/sluice-broker/sluice/clients/go/gen/sluice/v1"
@@ -84,6 +85,28 @@ func (p *Publisher) sealHurried() {
 	if p.hurry {
 		p.seal()
 	}
+}
+
+// lockAndSealHurried locks p.mu and seals the open request if it is not to
+// wait for its linger, having first let the goroutines that are ready to run
+// add to it (yielding while they do, up to 8 times): otherwise, with linger
+// 0, the writer (woken by the first of the callers that one response
+// released) would run before the others and send each message alone.
+func (p *Publisher) lockAndSealHurried() {
+	p.mu.Lock()
+	if !p.hurry {
+		return
+	}
+	for range 8 {
+		n := p.openMessages
+		p.mu.Unlock()
+		runtime.Gosched()
+		p.mu.Lock()
+		if p.openMessages == n {
+			break
+		}
+	}
+	p.sealHurried()
 }
 
 // startLinger starts the open request's linger timer, which the writer

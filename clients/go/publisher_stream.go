@@ -56,8 +56,7 @@ func (p *Publisher) run() {
 // is closing with nothing pending or Close gave up (false).
 func (p *Publisher) awaitWork() bool {
 	for {
-		p.mu.Lock()
-		p.sealHurried()
+		p.lockAndSealHurried()
 		work, done, linger := len(p.queued) > 0, p.state != stateOpen && p.idle(), p.lingerC()
 		p.mu.Unlock()
 		switch {
@@ -102,8 +101,7 @@ func (p *Publisher) serve() (answered bool, err error) {
 	writable, ending := true, false
 	var endTimer <-chan time.Time
 	for {
-		p.mu.Lock()
-		p.sealHurried()
+		p.lockAndSealHurried()
 		batch := p.queued
 		if writable {
 			p.inflight = append(p.inflight, batch...)
