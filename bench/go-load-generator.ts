@@ -65,6 +65,11 @@ export class GoLoadGenerator {
     return this.#run(address, ["-mode", "unary", "-topic", topic, "-size", String(size), "-callers", String(callers), "-seconds", String(seconds), ...this.#ids()]);
   }
 
+  /** `callers` goroutines sharing one Publisher (linger 0), each awaiting its own `Send` of one message at a time, for `seconds`. */
+  publishViaPublisher(address: string, topic: string, size: number, callers: number, seconds: number): Promise<number> {
+    return this.#run(address, ["-mode", "publisher", "-topic", topic, "-size", String(size), "-callers", String(callers), "-seconds", String(seconds), ...this.#ids()]);
+  }
+
   /** `streams` subscriptions of a new `group` read `count` messages of the backlog from the earliest, acking each. */
   consumeAck(address: string, topic: string, group: string, streams: number, count: number): Promise<number> {
     return this.#run(address, ["-mode", "consume", "-topic", topic, "-group", group, "-streams", String(streams), "-count", String(count)]);

@@ -9,6 +9,8 @@ export const LABELS = {
   publishSingle: `publish, ${SINGLE_CALLERS} callers x 1 msg`,
   publishSingleUnary: `publish, ${SINGLE_CALLERS} callers x 1 msg (unary Publish)`,
   publishSingleViaPublisher: `publish, ${SINGLE_CALLERS} callers x 1 msg (awaited Publisher.send)`,
+  /** The Go client's method is `Send`; with {@link LABELS.goClient}, "... (awaited Publisher.Send, Go client)". */
+  publishSingleViaGoPublisher: `publish, ${SINGLE_CALLERS} callers x 1 msg (awaited Publisher.Send)`,
   consume: `consume+ack (1 group, ${CONSUME_STREAMS} streams)`,
   /** The same row driven by the Go client: "publish, batched (1 publisher)" becomes "publish, batched (1 publisher, Go client)". */
   goClient: (label: string) => (label.endsWith(")") ? `${label.slice(0, -1)}, Go client)` : `${label} (Go client)`),

@@ -249,8 +249,7 @@ export function recordLatency(results: Results, system: string, at: string, rate
 
 /**
  * The single-message rows: unary Publish calls, and awaited sends through one
- * Publisher; with `go`, unary Publish calls from the Go client too (it has no
- * Publisher).
+ * Publisher; with `go`, both from the Go client too.
  */
 async function singleRows(results: Results, broker: SluiceBroker, client: SluiceClient, topic: string, payloads: Buffer[], size: number, system: string, o: BenchOptions, go?: GoLoadGenerator): Promise<void> {
   const workload = system === "sluice" ? "publish-single" : "fsync-publish-single";
@@ -259,7 +258,10 @@ async function singleRows(results: Results, broker: SluiceBroker, client: Sluice
     { m, f: () => publishSingle(client, topic, payloads, SINGLE_CALLERS, o.singleSeconds) },
     { m: { ...m, label: LABELS.publishSingleViaPublisher }, f: () => publishSingleViaPublisher(client, topic, payloads, SINGLE_CALLERS, o.singleSeconds) },
   ];
-  if (go) series.push({ m: { ...m, label: LABELS.goClient(m.label), extra: GO_CLIENT }, f: () => go.publishUnary(broker.address, topic, size, SINGLE_CALLERS, o.singleSeconds) });
+  if (go) {
+    series.push({ m: { ...m, label: LABELS.goClient(m.label), extra: GO_CLIENT }, f: () => go.publishUnary(broker.address, topic, size, SINGLE_CALLERS, o.singleSeconds) });
+    series.push({ m: { ...m, label: LABELS.goClient(LABELS.publishSingleViaGoPublisher), extra: GO_CLIENT }, f: () => go.publishViaPublisher(broker.address, topic, size, SINGLE_CALLERS, o.singleSeconds) });
+  }
   await measureInterleaved(results, broker, series, o.runs);
 }
 

@@ -6,6 +6,7 @@
 //
 //	sluice-bench-go -addr 127.0.0.1:50051 -mode batched -topic t -size 100 -count 1000000
 //	sluice-bench-go -addr 127.0.0.1:50051 -mode unary -topic t -size 100 -callers 64 -seconds 3
+//	sluice-bench-go -addr 127.0.0.1:50051 -mode publisher -topic t -size 100 -callers 64 -seconds 3
 //	sluice-bench-go -addr 127.0.0.1:50051 -mode consume -topic t -group g -streams 4 -count 1000000
 //
 // The topic must exist; consume needs a backlog of at least -count messages
@@ -35,13 +36,13 @@ type result struct {
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:50051", "broker address")
-	mode := flag.String("mode", "", "batched, unary or consume")
+	mode := flag.String("mode", "", "batched, unary, publisher or consume")
 	topic := flag.String("topic", "", "topic (must exist)")
 	group := flag.String("group", "", "consumer group (consume; a new one)")
 	size := flag.Int("size", 100, "payload bytes (publish)")
 	count := flag.Int64("count", 1_000_000, "messages to publish (batched) or to consume")
-	seconds := flag.Float64("seconds", 3, "length of the run (unary)")
-	callers := flag.Int("callers", 64, "concurrent callers (unary)")
+	seconds := flag.Float64("seconds", 3, "length of the run (unary, publisher)")
+	callers := flag.Int("callers", 64, "concurrent callers (unary, publisher)")
 	streams := flag.Int("streams", 4, "subscriptions of the group (consume)")
 	ids := flag.Bool("ids", true, "give every published message an id (the broker dedupes them)")
 	flag.Parse()
@@ -68,10 +69,12 @@ func main() {
 		res, err = publishBatched(ctx, client, *topic, payloads(*size), *count, idSource(*ids))
 	case "unary":
 		res, err = publishUnary(ctx, client, *topic, payloads(*size), *callers, time.Duration(*seconds*float64(time.Second)), idSource(*ids))
+	case "publisher":
+		res, err = publishViaPublisher(ctx, client, *topic, payloads(*size), *callers, time.Duration(*seconds*float64(time.Second)), *ids)
 	case "consume":
 		res, err = consumeAck(ctx, client, *topic, *group, *streams, *count)
 	default:
-		err = fmt.Errorf("-mode must be batched, unary or consume; got %q", *mode)
+		err = fmt.Errorf("-mode must be batched, unary, publisher or consume; got %q", *mode)
 	}
 	if err != nil {
 		fail(err)
