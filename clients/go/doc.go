@@ -6,6 +6,12 @@
 //
 //	if _, err := client.Publish(ctx, "orders", sluice.Message{Payload: []byte("hello")}); err != nil { ... }
 //
+//	// For throughput: batching, pipelining, resends after a reconnection.
+//	publisher, err := client.Publisher("orders")
+//	if err != nil { ... }
+//	defer publisher.Close(ctx)
+//	result, err := publisher.Send(ctx, sluice.Message{Key: "user-1", Payload: []byte("hello")})
+//
 //	sub, err := client.Subscribe(ctx, "orders", "billing", sluice.WithMaxInFlight(100))
 //	if err != nil { ... }
 //	defer sub.Close()
