@@ -16,7 +16,10 @@ type Message struct {
 	Headers map[string]string
 	// Partition, when not nil, is the partition to publish to.
 	Partition *uint32
-	// MessageID is stored and delivered with the message; optional.
+	// MessageID is stored and delivered with the message, and the broker
+	// stores a repeat of it within the topic's dedupe window only once;
+	// optional. A Publisher gives a message without one an id of its own
+	// (see WithAutoMessageID).
 	MessageID string
 }
 
