@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import type { Storage, TopicMeta } from "../storage/storage.js";
 import { AckPersister } from "./ack-persister.js";
 import { BrokerError } from "./broker-error.js";
@@ -63,6 +64,7 @@ export class Broker {
   readonly #creating = new Set<string>();
   readonly #ids: IdCounters = { nextTopicId: 1, nextGroupId: 1 };
   #closing = false;
+  readonly #closingController = new AbortController();
   /** Message ids seen within each topic's dedupe window. */
   readonly #dedupe: DedupeIndex;
   readonly #retention: Retention;
@@ -73,6 +75,8 @@ export class Broker {
   readonly groups: GroupManager;
 
   private constructor(options: BrokerOptions) {
+    // One listener per open PublishStream; many are normal, not a leak.
+    setMaxListeners(0, this.#closingController.signal);
     this.#storage = options.storage;
     this.#codec = options.codec;
     this.#clock = options.clock ?? systemClock;
@@ -283,6 +287,16 @@ export class Broker {
   // ---- lifecycle ----
 
   /**
+   * Aborted when {@link close} starts. Streams the broker does not own (the
+   * edge's PublishStream) listen to it: they answer what they accepted, then
+   * end with `unavailable`, instead of holding the shutdown open until the
+   * client ends them.
+   */
+  get closing(): AbortSignal {
+    return this.#closingController.signal;
+  }
+
+  /**
    * Stops: ends every subscription (their leases are released), waits for
    * queued publishes and acks to be written, then saves the dedupe index so
    * that the next start need not re-read records. Storage is left open for
@@ -291,6 +305,7 @@ export class Broker {
   async close(): Promise<void> {
     if (this.#closing) return;
     this.#closing = true;
+    this.#closingController.abort();
     await this.#retention.stop();
     for (const topic of this.topics.values()) {
       for (const g of topic.groups.values()) {

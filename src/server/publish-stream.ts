@@ -9,6 +9,7 @@ import {
   PublishStreamResponseSchema,
   RequestErrorSchema,
 } from "../../gen/sluice/v1/broker_pb.js";
+import { BrokerError } from "../broker/broker-error.js";
 import { MalformedRequest } from "./grpc-service.js";
 import { RejectedRequest } from "./rejected-request.js";
 import { encodePublishStreamResponse } from "./publish-response-encoder.js";
@@ -23,16 +24,31 @@ type Call = ServerDuplexStream<PublishStreamRequest, PublishStreamResponse | Uin
  * PublishStream: every request is published as it arrives; responses go out
  * in request order, each as soon as it and all before it are done. Reading
  * pauses while too many requests are pending or the client does not read.
+ * When the broker starts shutting down, the stream stops reading, answers
+ * the requests it accepted, then ends with UNAVAILABLE: a client's publisher
+ * keeps its stream open while idle, and would otherwise hold the shutdown
+ * until the grace period ran out. Requests it did not read were not stored;
+ * the client resends them after reconnecting.
  */
 export function handlePublishStream(broker: Broker, logger: Logger, call: Call): void {
   const slots: Array<{ response?: PublishStreamResponse | Uint8Array }> = [];
   let ended = false;
   let finished = false;
   let blocked = false;
+  let shuttingDown = false;
+
+  const onClosing = () => {
+    if (finished) return;
+    shuttingDown = true;
+    call.pause();
+    pump();
+  };
+  const stopListening = () => broker.closing.removeEventListener("abort", onClosing);
 
   const finish = (err?: unknown) => {
     if (finished) return;
     finished = true;
+    stopListening();
     if (err === undefined) call.end();
     else call.emit("error", toStatus(err, logger, "PublishStream"));
   };
@@ -42,8 +58,11 @@ export function handlePublishStream(broker: Broker, logger: Logger, call: Call):
       const { response } = slots.shift()!;
       if (!call.write(response!)) blocked = true;
     }
-    if (ended && slots.length === 0) finish();
-    else if (!blocked && slots.length < MAX_PENDING_REQUESTS) call.resume();
+    if (slots.length > 0) {
+      if (!blocked && !shuttingDown && slots.length < MAX_PENDING_REQUESTS) call.resume();
+    } else if (ended) finish();
+    else if (shuttingDown) finish(new BrokerError("unavailable", "the broker is shutting down; reconnect"));
+    else if (!blocked) call.resume();
   };
 
   call.on("drain", () => {
@@ -52,7 +71,8 @@ export function handlePublishStream(broker: Broker, logger: Logger, call: Call):
   });
 
   call.on("data", (received: PublishStreamRequest | MalformedRequest | RejectedRequest<PublishStreamRequest>) => {
-    if (finished) return;
+    // After shutdown began, requests still buffered are left unread (and unanswered).
+    if (finished || shuttingDown) return;
     if (received instanceof MalformedRequest) {
       finished = true;
       call.emit("error", { code: status.INVALID_ARGUMENT, details: `malformed PublishStream request: ${received.reason}` });
@@ -86,8 +106,12 @@ export function handlePublishStream(broker: Broker, logger: Logger, call: Call):
   });
   call.on("error", () => {
     finished = true;
+    stopListening();
   });
   call.on("cancelled", () => {
     finished = true;
+    stopListening();
   });
+  if (broker.closing.aborted) onClosing();
+  else broker.closing.addEventListener("abort", onClosing, { once: true });
 }
