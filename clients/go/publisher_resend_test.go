@@ -63,9 +63,7 @@ func TestSendsGoOnThroughABrokerRestartWithoutLosingOrRepeatingAMessage(t *testi
 		sig  syscall.Signal
 	}{{"graceful", syscall.SIGTERM}, {"crash", syscall.SIGKILL}} {
 		t.Run(tc.name, func(t *testing.T) {
-			// Clients that reconnect at once keep a gracefully stopping broker
-			// waiting for their connections to close, up to this grace.
-			b, err := brokertest.StartWith("--shutdown-grace-ms", "1000")
+			b, err := brokertest.Start()
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -35,9 +35,8 @@ func startSecured(t *testing.T) (*brokertest.Broker, *brokertest.Certs) {
 	if err := os.WriteFile(tokens, []byte(content), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	// A short grace: a client closing just as the broker stops can hold up its shutdown for the whole grace.
 	b, err := brokertest.StartWith("--tls-cert", certs.Server.CertFile, "--tls-key", certs.Server.KeyFile,
-		"--tls-client-ca", certs.CA.CertFile, "--tokens-file", tokens, "--shutdown-grace-ms", "500")
+		"--tls-client-ca", certs.CA.CertFile, "--tokens-file", tokens)
 	if err != nil {
 		t.Fatal(err)
 	}

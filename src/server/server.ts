@@ -11,6 +11,7 @@ import { DEFAULT_MAX_STREAMS_PER_CONNECTION } from "./stream-limiter.js";
 import { DEFAULT_MAX_PENDING_BYTES } from "./subscribe-stream.js";
 import { grpcServiceDefinition } from "./grpc-service.js";
 import { addReflection } from "./reflection.js";
+import { serverDrained } from "./server-drained.js";
 
 /** How the gRPC server listens and protects itself. */
 export interface GrpcServerOptions {
@@ -87,8 +88,12 @@ export async function startGrpcServer(broker: Broker, logger: Logger, options: G
       await broker.close();
       let timer: NodeJS.Timeout | undefined;
       const late = new Promise<"late">((resolve) => (timer = setTimeout(() => resolve("late"), graceMs)));
-      if ((await Promise.race([idle, late])) === "late") server.forceShutdown();
+      const done = new AbortController();
+      // tryShutdown can miss a session the client closed at that moment (see server-drained.ts).
+      const drained = serverDrained(server, done.signal);
+      if ((await Promise.race([idle, drained, late])) === "late") server.forceShutdown();
       clearTimeout(timer);
+      done.abort();
     },
   };
 }
