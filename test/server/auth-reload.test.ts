@@ -76,7 +76,11 @@ describe("reloading the tokens file", () => {
     expect((await send(1n)).error).toBeUndefined();
     await reloadWith([ROOT, { ...WRITER, publish: [] }]);
     expect((await send(2n)).error).toMatchObject({ code: status.PERMISSION_DENIED, message: 'identity "writer" lacks publish on topic "orders"' });
+    // Wait for the broker to end the stream: one still open when the broker
+    // stops is ended with UNAVAILABLE.
+    const ended = once(stream, "status");
     stream.end();
+    expect((await ended)[0]).toMatchObject({ code: status.OK });
   });
 
   it("keeps the previous file in force when the new one is invalid", async () => {
