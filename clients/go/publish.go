@@ -3,6 +3,9 @@ package sluice
 import (
 	"context"
 
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
 	sluicev1 "github.com/sluice-broker/sluice/clients/go/gen/sluice/v1"
 )
 
@@ -43,10 +46,15 @@ func Partition(p uint32) *uint32 { return &p }
 // Publish publishes messages to topic and returns where each was stored, in
 // order, once all are durably written (see PublishResult for duplicates). Errors: codes.NotFound (no such
 // topic), codes.InvalidArgument (no messages, bad partition, too large),
-// codes.ResourceExhausted, codes.Unavailable (safe to retry).
+// codes.ResourceExhausted, codes.Unavailable (safe to retry). A key, id or
+// header that is not valid UTF-8 is refused here with codes.InvalidArgument,
+// before anything is sent.
 func (c *Client) Publish(ctx context.Context, topic string, msgs ...Message) ([]PublishResult, error) {
 	req := &sluicev1.PublishRequest{Topic: topic, Messages: make([]*sluicev1.PublishMessage, len(msgs))}
 	for i, m := range msgs {
+		if problem := messageProblem(m); problem != "" {
+			return nil, status.Errorf(codes.InvalidArgument, "sluice: message %d: %s", i, problem)
+		}
 		req.Messages[i] = toWire(m, "")
 	}
 	res, err := c.broker.Publish(ctx, req)

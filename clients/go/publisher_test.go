@@ -153,6 +153,18 @@ func TestSendsToAMissingOrDeletedTopicFailWithNotFound(t *testing.T) {
 	}
 }
 
+func TestUnaryPublishRefusesAMessageThatIsNotValidUTF8BeforeSendingAnything(t *testing.T) {
+	c := dial(t)
+	ctx := testContext(t)
+	topic := newTopic(t, c, 1)
+
+	_, err := c.Publish(ctx, topic, text("fine"), sluice.Message{Key: "\xff", Payload: []byte("x")})
+	wantCode(t, err, codes.InvalidArgument, "sluice: message 1: the message key is not valid UTF-8")
+	if end := topicEnd(t, c, topic); end != 0 {
+		t.Fatalf("topic end = %d after a refused Publish, want 0", end)
+	}
+}
+
 func TestMalformedMessagesBadTopicNamesAndOptionsAreRefusedWithInvalidArgument(t *testing.T) {
 	_, c, ctx, topic, p := setUp(t)
 
