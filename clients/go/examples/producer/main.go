@@ -34,6 +34,13 @@ func main() {
 	if _, err := client.CreateTopic(ctx, *topic, uint32(*partitions)); err != nil && status.Code(err) != codes.AlreadyExists {
 		log.Fatal(err)
 	}
+	// A Publisher batches the messages into stream requests, gives each an
+	// id, and resends what is unconfirmed after a reconnection (the broker
+	// dedupes the resends).
+	publisher, err := client.Publisher(*topic)
+	if err != nil {
+		log.Fatal(err)
+	}
 	msgs := make([]sluice.Message, *n)
 	for i := range msgs {
 		msgs[i] = sluice.Message{
@@ -42,8 +49,11 @@ func main() {
 			Headers: map[string]string{"producer": "go-example"},
 		}
 	}
-	positions, err := client.Publish(ctx, *topic, msgs...)
+	positions, err := publisher.SendBatch(ctx, msgs)
 	if err != nil {
+		log.Fatal(err)
+	}
+	if err := publisher.Close(ctx); err != nil {
 		log.Fatal(err)
 	}
 	for i, p := range positions {
