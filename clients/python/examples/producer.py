@@ -30,7 +30,12 @@ def main() -> None:
             Outgoing(f"hello {i} from Python", key=f"key-{i % 3}", headers={"producer": "python-example"})
             for i in range(args.n)
         ]
-        for message, position in zip(messages, client.publish(args.topic, messages)):
+        # A publisher batches messages into stream requests, gives each an id,
+        # and resends what is unconfirmed after a reconnection (the broker
+        # dedupes the resends).
+        with client.publisher(args.topic) as publisher:
+            positions = publisher.send_batch(messages).result()
+        for message, position in zip(messages, positions):
             print(f"published {message.payload!r} at partition {position.partition} offset {position.offset}")
 
 
