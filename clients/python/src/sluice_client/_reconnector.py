@@ -1,4 +1,4 @@
-"""The bookkeeping of a publisher's dial loop."""
+"""The bookkeeping of a stream's dial loop (publishers and subscriptions)."""
 
 from __future__ import annotations
 
@@ -12,18 +12,23 @@ _log = logging.getLogger("sluice_client.publisher")
 
 class Reconnector:
     """Counts consecutive failures of a stream, decides whether to try again
-    and how long to wait first, and logs each step. Not thread-safe: the
-    publisher calls it under its lock (or on its event loop)."""
+    and how long to wait first, and logs each step on ``log`` (by default the
+    ``sluice_client.publisher`` logger), naming the stream ``kind`` ("publish",
+    "subscribe"). Not thread-safe: its owner calls it from one thread at a
+    time (under its lock, on its own thread or on its event loop)."""
 
-    def __init__(self, policy: Reconnect, topic: str) -> None:
+    def __init__(self, policy: Reconnect, topic: str, kind: str = "publish", log: logging.Logger = _log) -> None:
         self._policy = policy
         self._topic = topic
+        self._kind = kind
+        self._log = log
         self._failures = 0
 
     def succeeded(self) -> None:
         """The broker answered on the stream: the count starts over."""
         if self._failures:
-            _log.info("sluice publish stream to %r reconnected after %d failures", self._topic, self._failures)
+            self._log.info("sluice %s stream to %r reconnected after %d failures",
+                           self._kind, self._topic, self._failures)
         self._failures = 0
 
     def failed(self, error: SluiceError) -> float | None:
@@ -34,9 +39,9 @@ class Reconnector:
         self._failures += 1
         limit = self._policy.max_attempts
         retry = is_retryable(error.code) and (limit is None or self._failures <= limit)
-        _log.warning(
-            "sluice publish stream to %r broke (%s: %s; failure %d)%s",
-            self._topic, error.code.name, error.details, self._failures, "" if retry else "; giving up",
+        self._log.warning(
+            "sluice %s stream to %r broke (%s: %s; failure %d)%s",
+            self._kind, self._topic, error.code.name, error.details, self._failures, "" if retry else "; giving up",
         )
         if not retry:
             self._failures = 0
@@ -44,7 +49,8 @@ class Reconnector:
         return backoff_delay(self._failures, self._policy)
 
     def giving_up(self, error: SluiceError) -> SluiceError:
-        """The error to fail pending sends with once ``failed`` said to give up."""
+        """The error to end with (pending sends, a subscription) once ``failed``
+        said to give up."""
         if not is_retryable(error.code):
             return error
         limit = self._policy.max_attempts

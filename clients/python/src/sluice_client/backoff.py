@@ -1,4 +1,4 @@
-"""How publishers wait between attempts to reopen a broken stream."""
+"""How publishers and subscriptions wait between attempts to reopen a broken stream."""
 
 from __future__ import annotations
 
@@ -30,8 +30,8 @@ class Reconnect:
     multiplier ** (n - 1))`` seconds, shortened by a random fraction of up
     to ``jitter`` so that many clients that lost the same broker do not come
     back in lockstep. After ``max_attempts`` consecutive failures (``None``:
-    never) the publisher gives up and fails what is pending with the last
-    error. Raises ``ValueError`` for a negative delay, a multiplier below 1,
+    never) a publisher gives up and fails what is pending with the last
+    error, and a subscription ends with it. Raises ``ValueError`` for a negative delay, a multiplier below 1,
     a jitter outside 0 to 1, or ``max_attempts`` below 1.
     """
 
