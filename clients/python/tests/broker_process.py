@@ -25,28 +25,40 @@ def repo_root() -> Path:
 
 
 class BrokerProcess:
-    """A running broker. ``address`` is host:port; ``stop()`` ends it.
+    """A running broker. ``address`` is host:port; ``stop()`` ends it,
+    ``restart()`` stops and starts it on the same port and data.
     ``args`` are more flags, e.g. ``["--tls-cert", path, ...]``."""
 
     def __init__(self, args: list[str] | None = None) -> None:
         self._data_dir = tempfile.mkdtemp(prefix="sluice-py-test-")
+        self._args = args or []
         self._log: list[str] = []
+        self._start("0")
+
+    def _start(self, port: str) -> None:
         self._proc = subprocess.Popen(
-            ["node", "--import", "tsx", "src/main.ts", "--host", "127.0.0.1", "--port", "0",
-             "--data-dir", self._data_dir, *(args or [])],
+            ["node", "--import", "tsx", "src/main.ts", "--host", "127.0.0.1", "--port", port,
+             "--data-dir", self._data_dir, *self._args],
             cwd=repo_root(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         )
         ports: queue.SimpleQueue[int | None] = queue.SimpleQueue()
         threading.Thread(target=self._scan, args=(ports,), daemon=True).start()
         try:
-            port = ports.get(timeout=START_TIMEOUT)
+            bound = ports.get(timeout=START_TIMEOUT)
         except queue.Empty:
             self.stop()
             raise RuntimeError(f"no listening line within {START_TIMEOUT} s:\n{self.log}") from None
-        if port is None:
+        if bound is None:
             self.stop()
             raise RuntimeError(f"broker exited before listening:\n{self.log}")
-        self.address = f"127.0.0.1:{port}"
+        self.address = f"127.0.0.1:{bound}"
+
+    def restart(self) -> None:
+        """Stops the broker (SIGTERM, as a deployment would) and starts it
+        again on the same port and data directory; returns once it listens."""
+        port = self.address.rsplit(":", 1)[1]
+        self._terminate()
+        self._start(port)
 
     def _scan(self, ports: queue.SimpleQueue[int | None]) -> None:
         assert self._proc.stdout is not None
@@ -73,6 +85,10 @@ class BrokerProcess:
         return self._proc.poll() is None
 
     def stop(self) -> None:
+        self._terminate()
+        shutil.rmtree(self._data_dir, ignore_errors=True)
+
+    def _terminate(self) -> None:
         if self.alive():
             self._proc.terminate()
             try:
@@ -80,7 +96,6 @@ class BrokerProcess:
             except subprocess.TimeoutExpired:
                 self._proc.kill()
                 self._proc.wait(timeout=10)
-        shutil.rmtree(self._data_dir, ignore_errors=True)
 
 
 def generate_certs(directory: str) -> dict:

@@ -11,6 +11,7 @@ import grpc
 from sluice_client import _convert
 from sluice_client._channel import Pem, channel_credentials, open_channel
 from sluice_client._gen.sluice.v1 import admin_pb2, admin_pb2_grpc, broker_pb2, broker_pb2_grpc
+from sluice_client.backoff import Reconnect
 from sluice_client.errors import SluiceError
 from sluice_client.publisher import Publisher
 from sluice_client.publisher_options import PublisherOptions, publisher_settings
@@ -99,18 +100,21 @@ class Client:
         ack_deadline: Seconds | None = None,
         consumer_name: str = "",
         timeout: float | None = None,
+        reconnect: Reconnect | None = None,
     ) -> Subscription:
         """Opens a subscription of ``group`` to ``topic``; returns once subscribed.
 
         ``max_in_flight`` caps unacked messages on this stream (broker default
         1000). ``start`` and ``ack_deadline`` apply only if this creates the
-        group. Raises ``SluiceError`` (e.g. ``NOT_FOUND`` for no such topic).
+        group. ``reconnect`` is the policy for reopening a broken stream
+        (default ``Reconnect()``: never gives up). Raises ``SluiceError``
+        (e.g. ``NOT_FOUND`` for no such topic) when the first open fails.
         """
         request = _convert.open_request(
             topic, group, max_in_flight=max_in_flight, start=start,
             ack_deadline=ack_deadline, consumer_name=consumer_name,
         )
-        return Subscription(self._broker, request, timeout=timeout or self._timeout)
+        return Subscription(self._broker, request, timeout=timeout or self._timeout, reconnect=reconnect or Reconnect())
 
     # Topics.
 
