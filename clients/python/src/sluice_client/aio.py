@@ -13,7 +13,6 @@ event loop's thread).
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import sys
 from typing import TYPE_CHECKING, AsyncIterator, Iterable, Sequence
@@ -22,13 +21,13 @@ import grpc
 import grpc.aio
 
 from sluice_client import _convert
-from sluice_client._coalesce import take_queued
 from sluice_client._channel import Pem, channel_credentials, open_aio_channel
-from sluice_client._gen.sluice.v1 import admin_pb2, admin_pb2_grpc, broker_pb2, broker_pb2_grpc, message_pb2
+from sluice_client._gen.sluice.v1 import admin_pb2, admin_pb2_grpc, broker_pb2, broker_pb2_grpc
 from sluice_client.async_publisher import AsyncPublisher
+from sluice_client.async_subscription import AsyncSubscription
+from sluice_client.backoff import Reconnect
 from sluice_client.errors import SluiceError
 from sluice_client.publisher_options import PublisherOptions, publisher_settings
-from sluice_client.received import ReceivedMessage
 from sluice_client.values import Publishable, PublishResult, Seconds, Start
 
 if TYPE_CHECKING:
@@ -39,8 +38,6 @@ if TYPE_CHECKING:
 
 __all__ = ["AsyncClient", "AsyncPublisher", "AsyncSubscription"]
 
-_END = object()
-
 
 @contextlib.contextmanager
 def _translated():
@@ -48,128 +45,6 @@ def _translated():
         yield
     except grpc.RpcError as error:
         raise SluiceError.from_rpc_error(error) from error
-
-
-class AsyncSubscription:
-    """An open Subscribe stream; ``async for`` it. See ``Subscription`` for
-    the contract, which is the same with ``await`` on ``receive`` and ``close``."""
-
-    def __init__(self, stub: broker_pb2_grpc.BrokerServiceStub, open_request: broker_pb2.SubscribeRequest) -> None:
-        self._requests: asyncio.Queue[broker_pb2.SubscribeRequest | None] = asyncio.Queue()
-        self._inbox: asyncio.Queue[object] = asyncio.Queue()
-        self._closing = False
-        self._error: SluiceError | None = None
-        self._subscribed = asyncio.Event()
-        self._info: broker_pb2.SubscribeResponse.Subscribed | None = None
-        self._requests.put_nowait(open_request)
-        self._call = stub.Subscribe(self._request_iterator())
-        self._reader = asyncio.get_running_loop().create_task(self._read())
-
-    async def _wait_subscribed(self, timeout: float) -> None:
-        try:
-            await asyncio.wait_for(self._subscribed.wait(), timeout)
-        except asyncio.TimeoutError:
-            self._call.cancel()
-            raise SluiceError(grpc.StatusCode.DEADLINE_EXCEEDED, f"no answer to open within {timeout} s") from None
-        if self._error is not None:
-            raise self._error
-        if self._info is None:
-            raise SluiceError(grpc.StatusCode.UNKNOWN, "the stream ended before it was subscribed")
-
-    @property
-    def consumer_id(self) -> str:
-        assert self._info is not None
-        return self._info.consumer_id
-
-    @property
-    def partitions(self) -> int:
-        assert self._info is not None
-        return self._info.partitions
-
-    @property
-    def settings(self) -> message_pb2.GroupSettings:
-        assert self._info is not None
-        return self._info.settings
-
-    async def receive(self, timeout: float | None = None) -> ReceivedMessage | None:
-        """The next message, ``None`` at the end; ``TimeoutError`` after ``timeout`` s."""
-        try:
-            item = await asyncio.wait_for(self._inbox.get(), timeout)
-        except asyncio.TimeoutError:
-            raise TimeoutError(f"no message within {timeout} s") from None
-        if item is _END:
-            self._inbox.put_nowait(_END)
-            if self._error is not None:
-                raise self._error
-            return None
-        assert isinstance(item, ReceivedMessage)
-        return item
-
-    async def __aiter__(self) -> AsyncIterator[ReceivedMessage]:
-        while (message := await self.receive()) is not None:
-            yield message
-
-    async def close(self, timeout: float = 10.0) -> None:
-        """Sends what is queued, half-closes, waits for the broker to end the
-        stream (cancelling it after ``timeout`` s). Closing twice does nothing."""
-        if self._closing:
-            return
-        self._closing = True
-        self._requests.put_nowait(None)
-        done, _ = await asyncio.wait({self._reader}, timeout=timeout)
-        if not done:
-            self._call.cancel()
-            await asyncio.wait({self._reader}, timeout=timeout)
-
-    @property
-    def closed(self) -> bool:
-        return self._closing or self._reader.done()
-
-    async def __aenter__(self) -> "AsyncSubscription":
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
-
-    def _send(self, request: broker_pb2.SubscribeRequest) -> None:
-        if self._closing:
-            raise SluiceError(grpc.StatusCode.FAILED_PRECONDITION, "the subscription is closed")
-        self._requests.put_nowait(request)
-
-    async def _request_iterator(self) -> AsyncIterator[broker_pb2.SubscribeRequest]:
-        request = await self._requests.get()
-        while request is not None:
-            # What queued up meanwhile goes out with it, acks merged.
-            batch, more = take_queued(request, self._requests.get_nowait, asyncio.QueueEmpty)
-            for merged in batch:
-                yield merged
-            if not more:
-                return
-            request = await self._requests.get()
-
-    async def _read(self) -> None:
-        try:
-            async for response in self._call:
-                kind = response.WhichOneof("response")
-                if kind == "subscribed":
-                    self._info = response.subscribed
-                    self._subscribed.set()
-                elif kind == "deliveries":
-                    batch = response.deliveries
-                    deadline = _convert.to_datetime(batch.deadline) if batch.HasField("deadline") else None
-                    for delivery in batch.deliveries:
-                        self._inbox.put_nowait(ReceivedMessage(delivery, deadline, self._send))
-        except grpc.RpcError as error:
-            if not (self._closing and error.code() == grpc.StatusCode.CANCELLED):
-                self._error = SluiceError.from_rpc_error(error)
-        except asyncio.CancelledError:
-            pass
-        finally:
-            if not self._closing:
-                self._closing = True
-                self._requests.put_nowait(None)
-            self._inbox.put_nowait(_END)
-            self._subscribed.set()
 
 
 class AsyncClient:
@@ -216,12 +91,14 @@ class AsyncClient:
         ack_deadline: Seconds | None = None,
         consumer_name: str = "",
         timeout: float | None = None,
+        reconnect: Reconnect | None = None,
     ) -> AsyncSubscription:
+        """The asyncio twin of ``Client.subscribe``, ``reconnect`` included."""
         request = _convert.open_request(
             topic, group, max_in_flight=max_in_flight, start=start,
             ack_deadline=ack_deadline, consumer_name=consumer_name,
         )
-        subscription = AsyncSubscription(self._broker, request)
+        subscription = AsyncSubscription(self._broker, request, reconnect or Reconnect())
         await subscription._wait_subscribed(timeout or self._timeout)
         return subscription
 
