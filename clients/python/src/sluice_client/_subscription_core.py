@@ -44,6 +44,11 @@ def stream_error(error: grpc.RpcError, closing: bool) -> SluiceError | None:
     return SluiceError.from_rpc_error(error)
 
 
+def client_closed(error: Exception) -> SluiceError:
+    """What ends a subscription whose client closed its channel under it."""
+    return SluiceError(grpc.StatusCode.FAILED_PRECONDITION, f"the client is closed: {error}")
+
+
 def topic_of(open_request: broker_pb2.SubscribeRequest) -> str:
     return open_request.open.topic
 

@@ -13,7 +13,7 @@ from sluice_client._coalesce import take_queued
 from sluice_client._gen.sluice.v1 import broker_pb2, broker_pb2_grpc
 from sluice_client._reconnector import Reconnector
 from sluice_client._subscription_core import (
-    END, SubscriptionInfo, delivered, log, stream_error, topic_of, void_on_new_stream,
+    END, SubscriptionInfo, client_closed, delivered, log, stream_error, topic_of, void_on_new_stream,
 )
 from sluice_client.backoff import Reconnect
 from sluice_client.errors import SluiceError
@@ -179,7 +179,11 @@ class Subscription(SubscriptionInfo):
                 with self._lock:
                     if self._closing:
                         return
-                    self._call = self._stub.Subscribe(self._request_iterator(self._requests))
+                    try:
+                        self._call = self._stub.Subscribe(self._request_iterator(self._requests))
+                    except ValueError as closed:
+                        self._error = client_closed(closed)
+                        return
         finally:
             with self._lock:
                 self._closing = True
