@@ -11,7 +11,7 @@ import pytest
 from broker_process import BrokerProcess
 from sluice_client import Reconnect, SluiceError
 from sluice_client.aio import AsyncClient, AsyncSubscription
-from support import OnLog
+from support import OnLog, wait_for_async
 from tcp_proxy import TcpProxy
 
 FAST = Reconnect(initial_delay=0.02, max_delay=0.2)
@@ -139,5 +139,26 @@ def test_async_close_during_a_backoff_returns_at_once_and_leaves_no_task(topic: 
                 assert loop.time() - started < 1
                 assert sub.closed and await sub.receive(timeout=1) is None
             assert [t for t in asyncio.all_tasks() - before if not t.done()] == []
+
+    run(scenario())
+
+
+def test_an_async_ack_of_a_message_from_a_broken_stream_is_sent_on_the_new_one(
+    broker: BrokerProcess, topic: str, proxy: TcpProxy
+) -> None:
+    async def scenario() -> None:
+        reconnected = asyncio.Event()
+        async with AsyncClient(broker.address) as client, AsyncClient(proxy.address) as via:
+            await client.publish(topic, payloads(0, 1))
+            with OnLog("sluice_client.subscription", "reconnected", reconnected.set):
+                async with await via.subscribe(topic, "g", reconnect=FAST) as sub:
+                    old = await sub.receive(timeout=10)
+                    assert old is not None
+                    proxy.cut()
+                    await asyncio.wait_for(reconnected.wait(), 30)
+                    old.ack()
+                    async def is_committed() -> bool:
+                        return await committed(client, topic) == 1
+                    await wait_for_async("the old stream's message committed", is_committed)
 
     run(scenario())
