@@ -8,9 +8,9 @@ import (
 	"google.golang.org/grpc/status"
 )
 
-// ReconnectPolicy is how a Publisher reconnects after its stream broke:
-// the delay before retry n is InitialDelay * Multiplier^(n-1), capped at
-// MaxDelay, shortened by a random fraction of up to Jitter so that clients
+// ReconnectPolicy is how a Publisher or a Subscription reconnects after
+// its stream broke: the delay before retry n is InitialDelay *
+// Multiplier^(n-1), capped at MaxDelay, shortened by a random fraction of up to Jitter so that clients
 // that lost the same broker do not come back in lockstep.
 type ReconnectPolicy struct {
 	// InitialDelay is the delay before the first retry (default 100 ms).
@@ -23,7 +23,8 @@ type ReconnectPolicy struct {
 	// (default 0.5; a negative value means none).
 	Jitter float64
 	// MaxAttempts is how many consecutive failed attempts end the retrying:
-	// what is pending then fails with the last error (default 0: unbounded).
+	// a Publisher's pending messages then fail with the last error, a
+	// Subscription ends with it (default 0: unbounded).
 	MaxAttempts int
 }
 

@@ -16,6 +16,17 @@ import (
 // request for the subscription's sender and return; they return
 // ErrSubscriptionClosed once the subscription is closed or over. A delivery
 // neither acked nor extended by Deadline is redelivered with Attempt + 1.
+//
+// When the stream that delivered it breaks, the broker gives the message
+// back to the group at once (a restarted broker has it unacknowledged). Ack
+// still counts then: the broker takes acks by position from any stream of
+// the group, so the ack goes on the subscription's next stream and
+// acknowledges the message if the broker holds it leased to any consumer
+// or waiting for redelivery; otherwise (a restarted broker that has not
+// read it again yet) the ack is ignored and the message is delivered again.
+// Nack and Extend, which the broker applies only to leases of the stream
+// they come on, return ErrStaleDelivery. A verb made just as the stream
+// breaks may be lost the same way: the message is delivered again.
 type Delivery struct {
 	Topic       string
 	Partition   uint32
@@ -31,15 +42,16 @@ type Delivery struct {
 	Deadline time.Time
 
 	sub     *Subscription
+	stream  uint64 // the number of the subscription's stream it came on
 	settled atomic.Bool
 }
 
-func newDelivery(sub *Subscription, d *sluicev1.Delivery, deadline time.Time) *Delivery {
+func newDelivery(sub *Subscription, stream uint64, d *sluicev1.Delivery, deadline time.Time) *Delivery {
 	m := d.GetMessage()
 	return &Delivery{
 		Topic: m.GetTopic(), Partition: m.GetPartition(), Offset: m.GetOffset(), Key: m.GetKey(),
 		Payload: m.GetPayload(), Headers: m.GetHeaders(), PublishTime: m.GetPublishTime().AsTime(),
-		MessageID: m.GetMessageId(), Attempt: d.GetAttempt(), Deadline: deadline, sub: sub,
+		MessageID: m.GetMessageId(), Attempt: d.GetAttempt(), Deadline: deadline, sub: sub, stream: stream,
 	}
 }
 
@@ -50,16 +62,21 @@ func (d *Delivery) positions() []*sluicev1.Position {
 	return []*sluicev1.Position{{Partition: d.Partition, Offset: d.Offset}}
 }
 
-// Ack acknowledges the message.
+// Ack acknowledges the message, on the current stream or, while the
+// subscription reconnects, on the next one (see Delivery). Errors:
+// ErrSubscriptionClosed once the subscription is closed or over.
 func (d *Delivery) Ack() error {
 	if !d.settled.CompareAndSwap(false, true) {
 		return nil
 	}
 	return d.sub.send(&sluicev1.SubscribeRequest{Request: &sluicev1.SubscribeRequest_Ack_{
-		Ack: &sluicev1.SubscribeRequest_Ack{Positions: d.positions()}}})
+		Ack: &sluicev1.SubscribeRequest_Ack{Positions: d.positions()}}}, 0)
 }
 
 // Nack gives the message back for redelivery after delay (0: at once).
+// Errors: ErrSubscriptionClosed once the subscription is closed or over;
+// ErrStaleDelivery once the stream it came on broke (the message was given
+// back then; the delivery may still be acked).
 func (d *Delivery) Nack(delay time.Duration) error {
 	if !d.settled.CompareAndSwap(false, true) {
 		return nil
@@ -68,11 +85,17 @@ func (d *Delivery) Nack(delay time.Duration) error {
 	if delay > 0 {
 		nack.Delay = durationpb.New(delay)
 	}
-	return d.sub.send(&sluicev1.SubscribeRequest{Request: &sluicev1.SubscribeRequest_Nack_{Nack: nack}})
+	err := d.sub.send(&sluicev1.SubscribeRequest{Request: &sluicev1.SubscribeRequest_Nack_{Nack: nack}}, d.stream)
+	if err == ErrStaleDelivery {
+		d.settled.Store(false) // not sent
+	}
+	return err
 }
 
-// Extend extends the lease to deadline from now (1 s to 600 s).
+// Extend extends the lease to deadline from now (1 s to 600 s). Errors:
+// ErrSubscriptionClosed once the subscription is closed or over;
+// ErrStaleDelivery once the stream it came on broke (the lease is gone).
 func (d *Delivery) Extend(deadline time.Duration) error {
 	return d.sub.send(&sluicev1.SubscribeRequest{Request: &sluicev1.SubscribeRequest_Extend_{
-		Extend: &sluicev1.SubscribeRequest_Extend{Positions: d.positions(), Deadline: durationpb.New(deadline)}}})
+		Extend: &sluicev1.SubscribeRequest_Extend{Positions: d.positions(), Deadline: durationpb.New(deadline)}}}, d.stream)
 }
