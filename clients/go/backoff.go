@@ -81,3 +81,18 @@ func retryable(err error) bool {
 	}
 	return false
 }
+
+// sleep waits d before a retry; false if stop or alsoStop (nil: none) is
+// closed first.
+func sleep(d time.Duration, stop, alsoStop <-chan struct{}) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-stop:
+		return false
+	case <-alsoStop:
+		return false
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -53,6 +54,29 @@ func dial(t *testing.T, opts ...grpc.DialOption) *sluice.Client {
 	t.Cleanup(func() { c.Close() })
 	return c
 }
+
+// ownBroker starts a broker of the test's own, for a test that restarts or
+// stops it, and a client of it.
+func ownBroker(t *testing.T) (*brokertest.Broker, *sluice.Client) {
+	t.Helper()
+	b, err := brokertest.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(b.Stop)
+	c, err := sluice.Dial(b.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return b, c
+}
+
+// restarts are the two ways a broker restarts: gracefully and after a crash.
+var restarts = []struct {
+	name string
+	sig  syscall.Signal
+}{{"graceful", syscall.SIGTERM}, {"crash", syscall.SIGKILL}}
 
 // testContext bounds each test's calls.
 func testContext(t *testing.T) context.Context {

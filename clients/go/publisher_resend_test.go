@@ -6,12 +6,10 @@ import (
 	"runtime"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	sluice "github.com/sluice-broker/sluice/clients/go"
-	"github.com/sluice-broker/sluice/clients/go/internal/brokertest"
 	"google.golang.org/grpc/codes"
 )
 
@@ -58,17 +56,9 @@ func TestMessagesWhoseAnswersWereLostAreResentAndAnsweredAsDuplicatesAtTheirFirs
 }
 
 func TestSendsGoOnThroughABrokerRestartWithoutLosingOrRepeatingAMessage(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		sig  syscall.Signal
-	}{{"graceful", syscall.SIGTERM}, {"crash", syscall.SIGKILL}} {
+	for _, tc := range restarts {
 		t.Run(tc.name, func(t *testing.T) {
-			b, err := brokertest.Start()
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(b.Stop)
-			c := dialAddr(t, b.Addr)
+			b, c := ownBroker(t)
 			ctx := testContext(t)
 			topic := newTopic(t, c, 1)
 			p := newPublisher(t, c, topic, fastReconnect)
@@ -176,12 +166,7 @@ func TestClosingAPublisherLeavesNoGoroutineBehind(t *testing.T) {
 	c.Close()
 	setup.Close()
 	proxy.Close()
-	waitFor(t, "goroutines back to their number before the test", func() error {
-		if n := runtime.NumGoroutine(); n > before {
-			return fmt.Errorf("%d goroutines, %d before:\n%s", n, before, goroutinesIn(""))
-		}
-		return nil
-	})
+	wantGoroutinesBackTo(t, before)
 }
 
 func TestClosingTheClientFailsAPublishersPendingSendInsteadOfRetrying(t *testing.T) {
@@ -225,6 +210,18 @@ func dialAddr(t *testing.T, addr string) *sluice.Client {
 	}
 	t.Cleanup(func() { c.Close() })
 	return c
+}
+
+// wantGoroutinesBackTo waits until no more goroutines run than before, the
+// number counted when the test started.
+func wantGoroutinesBackTo(t *testing.T, before int) {
+	t.Helper()
+	waitFor(t, "goroutines back to their number before the test", func() error {
+		if n := runtime.NumGoroutine(); n > before {
+			return fmt.Errorf("%d goroutines, %d before:\n%s", n, before, goroutinesIn(""))
+		}
+		return nil
+	})
 }
 
 // goroutinesIn returns the stacks of the goroutines with a frame containing

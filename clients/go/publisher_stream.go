@@ -28,7 +28,7 @@ func (p *Publisher) run() {
 	defer close(p.stopped)
 	failures := 0
 	for p.awaitWork() {
-		if failures > 0 && !p.sleep(p.cfg.reconnect.delay(failures, rand.Float64())) {
+		if failures > 0 && !sleep(p.cfg.reconnect.delay(failures, rand.Float64()), p.abort, nil) {
 			return
 		}
 		answered, err := p.serve()
@@ -72,18 +72,6 @@ func (p *Publisher) awaitWork() bool {
 		case <-p.abort:
 			return false
 		}
-	}
-}
-
-// sleep waits d; false if Close gave up meanwhile.
-func (p *Publisher) sleep(d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-p.abort:
-		return false
 	}
 }
 

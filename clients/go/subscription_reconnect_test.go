@@ -6,12 +6,10 @@ import (
 	"io"
 	"runtime"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	sluice "github.com/sluice-broker/sluice/clients/go"
-	"github.com/sluice-broker/sluice/clients/go/internal/brokertest"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 )
@@ -20,17 +18,9 @@ import (
 var fastResubscribe = sluice.WithSubscribeReconnect(sluice.ReconnectPolicy{InitialDelay: 20 * time.Millisecond, MaxDelay: 50 * time.Millisecond})
 
 func TestConsumptionGoesOnThroughABrokerRestartAndEveryMessageIsAcked(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		sig  syscall.Signal
-	}{{"graceful", syscall.SIGTERM}, {"crash", syscall.SIGKILL}} {
+	for _, tc := range restarts {
 		t.Run(tc.name, func(t *testing.T) {
-			b, err := brokertest.Start()
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(b.Stop)
-			c := dialAddr(t, b.Addr)
+			b, c := ownBroker(t)
 			ctx := testContext(t)
 			topic := newTopic(t, c, 2)
 			p := newPublisher(t, c, topic, fastReconnect)
@@ -48,7 +38,7 @@ func TestConsumptionGoesOnThroughABrokerRestartAndEveryMessageIsAcked(t *testing
 			var (
 				mu      sync.Mutex
 				seen    = map[sluice.Position]bool{}
-				taken   int // deliveries Next returned
+				taken   int                               // deliveries Next returned
 				acked   = make(chan struct{}, 4*perRound) // one per delivery acked
 				stopped = make(chan error, 1)
 			)
@@ -175,12 +165,7 @@ func TestDeletingTheGroupEndsAReconnectingSubscriptionWithAbortedWithoutResubscr
 }
 
 func TestASubscriptionEndsWithUnavailableOnceReconnectionGivesUp(t *testing.T) {
-	b, err := brokertest.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(b.Stop)
-	c := dialAddr(t, b.Addr)
+	b, c := ownBroker(t)
 	ctx := testContext(t)
 	topic := newTopic(t, c, 1)
 	sub, err := c.Subscribe(ctx, topic, "g", sluice.WithSubscribeReconnect(sluice.ReconnectPolicy{InitialDelay: time.Millisecond, MaxAttempts: 2}))
@@ -233,10 +218,5 @@ func TestClosingASubscriptionDuringItsBackoffReturnsPromptlyAndLeavesNoGoroutine
 	c.Close()
 	setup.Close()
 	proxy.Close()
-	waitFor(t, "goroutines back to their number before the test", func() error {
-		if n := runtime.NumGoroutine(); n > before {
-			return fmt.Errorf("%d goroutines, %d before:\n%s", n, before, goroutinesIn(""))
-		}
-		return nil
-	})
+	wantGoroutinesBackTo(t, before)
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"io"
 	"math/rand/v2"
-	"time"
 
 	sluicev1 "github.com/sluice-broker/sluice/clients/go/gen/sluice/v1"
 	"google.golang.org/grpc"
@@ -66,7 +65,7 @@ func (s *Subscription) run(conn *subscribeConn) {
 			err = s.serve(conn, n)
 		}
 		failures++
-		if !s.retry(err, failures) || !s.sleep(s.policy.delay(failures, rand.Float64())) {
+		if !s.retry(err, failures) || !sleep(s.policy.delay(failures, rand.Float64()), s.closing, s.ctx.Done()) {
 			break
 		}
 		conn, err = s.connect()
@@ -132,20 +131,6 @@ func (s *Subscription) retry(err error, failures int) bool {
 	return retryable(err) && (s.policy.MaxAttempts == 0 || failures <= s.policy.MaxAttempts)
 }
 
-// sleep waits d; false if Close was called or the context ended meanwhile.
-func (s *Subscription) sleep(d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-s.closing:
-		return false
-	case <-s.ctx.Done():
-		return false
-	}
-}
-
 // end records why the subscription is over and releases Next and Close.
 // A stream ended by Close, or a reconnection Close stopped, ends it with
 // io.EOF; a reconnection the Subscribe context stopped, with the
@@ -164,11 +149,4 @@ func (s *Subscription) end(err error) {
 	close(s.done)
 }
 
-func (s *Subscription) isClosing() bool {
-	select {
-	case <-s.closing:
-		return true
-	default:
-		return false
-	}
-}
+func (s *Subscription) isClosing() bool { return isClosed(s.closing) }
