@@ -12,12 +12,13 @@
 //	defer publisher.Close(ctx)
 //	result, err := publisher.Send(ctx, sluice.Message{Key: "user-1", Payload: []byte("hello")})
 //
+//	// Reconnects when the stream breaks (a broker restart); see Subscription.
 //	sub, err := client.Subscribe(ctx, "orders", "billing", sluice.WithMaxInFlight(100))
 //	if err != nil { ... }
 //	defer sub.Close()
 //	for {
 //		d, err := sub.Next(ctx)
-//		if err != nil { break } // io.EOF once the stream is over
+//		if err != nil { break } // io.EOF after Close; else why the subscription ended
 //		process(d.Payload)
 //		d.Ack()
 //	}
