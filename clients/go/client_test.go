@@ -9,6 +9,7 @@ import (
 	"time"
 
 	sluice "github.com/sluice-broker/sluice/clients/go"
+	sluicev1 "github.com/sluice-broker/sluice/clients/go/gen/sluice/v1"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 )
@@ -243,4 +244,26 @@ func committed(ctx context.Context, c *sluice.Client, topic, group string, want 
 		return fmt.Errorf("committed offset %d, want %d", got, want)
 	}
 	return nil
+}
+
+func TestWithOpenSetsGroupSettingsNoOtherOptionReaches(t *testing.T) {
+	c := dial(t)
+	ctx := testContext(t)
+	topic := newTopic(t, c, 1)
+
+	sub, err := c.Subscribe(ctx, topic, "g", sluice.WithAckDeadline(30*time.Second), sluice.WithOpen(func(o *sluicev1.SubscribeRequest_Open) {
+		max := uint32(5)
+		o.Settings.MaxDeliveries = &max
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	g, err := c.GetGroup(ctx, topic, "g")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := g.GetSettings(); s.GetMaxDeliveries() != 5 || s.GetAckDeadline().AsDuration() != 30*time.Second {
+		t.Fatalf("group settings = %v, want max deliveries 5 and a 30 s ack deadline", s)
+	}
 }

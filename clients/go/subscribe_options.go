@@ -44,3 +44,12 @@ func WithConsumerName(name string) SubscribeOption {
 func WithSubscribeReconnect(p ReconnectPolicy) SubscribeOption {
 	return func(c *subscribeConfig) { c.reconnect = p.withDefaults() }
 }
+
+// WithOpen edits the Subscribe request's open message directly, for fields
+// no other option sets (for example the group settings' ordering, delivery
+// limit or dead-letter topic when this subscription creates the group). It
+// runs after the options before it, and its edits are sent on every stream
+// the subscription opens.
+func WithOpen(edit func(*sluicev1.SubscribeRequest_Open)) SubscribeOption {
+	return func(c *subscribeConfig) { edit(c.open) }
+}
