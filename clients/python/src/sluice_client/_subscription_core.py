@@ -3,13 +3,16 @@ response, which requests a reconnection voids, and the stream's facts."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import threading
 from typing import Callable, Iterator
 
 import grpc
 
 from sluice_client import _convert
 from sluice_client._gen.sluice.v1 import broker_pb2, message_pb2
+from sluice_client._reconnector import Reconnector
 from sluice_client.errors import SluiceError
 from sluice_client.received import ReceivedMessage
 
@@ -53,10 +56,37 @@ def topic_of(open_request: broker_pb2.SubscribeRequest) -> str:
     return open_request.open.topic
 
 
-class SubscriptionInfo:
-    """The facts the broker answered ``subscribed`` with, on the latest stream."""
+class SubscriptionBase:
+    """What the blocking and asyncio subscriptions do alike: take in the
+    stream's responses, decide what follows a broken stream, and report the
+    facts the broker answered ``subscribed`` with on the latest stream."""
 
     _info: broker_pb2.SubscribeResponse.Subscribed | None
+    _error: SluiceError | None
+    _reconnector: Reconnector
+    _subscribed: threading.Event | asyncio.Event
+
+    def _take_in(self, response: broker_pb2.SubscribeResponse, send: Send) -> Iterator[ReceivedMessage]:
+        """Records a ``subscribed`` answer; yields the messages of a ``deliveries`` one."""
+        kind = response.WhichOneof("response")
+        if kind == "subscribed":
+            self._info = response.subscribed
+            self._reconnector.succeeded()
+            self._subscribed.set()
+        elif kind == "deliveries":
+            yield from delivered(response.deliveries, send)
+
+    def _backoff_after(self, error: SluiceError) -> float | None:
+        """The delay before reopening after the stream broke with ``error``, or
+        ``None`` when the subscription ends (with ``error`` or the giving-up
+        error recorded)."""
+        if self._info is None:
+            self._error = error  # the first open failed: subscribe raises it
+            return None
+        delay = self._reconnector.failed(error)
+        if delay is None:
+            self._error = self._reconnector.giving_up(error)
+        return delay
 
     @property
     def consumer_id(self) -> str:

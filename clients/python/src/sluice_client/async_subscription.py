@@ -13,7 +13,7 @@ from sluice_client._coalesce import take_queued
 from sluice_client._gen.sluice.v1 import broker_pb2, broker_pb2_grpc
 from sluice_client._reconnector import Reconnector
 from sluice_client._subscription_core import (
-    END, SubscriptionInfo, client_closed, delivered, log, stream_error, topic_of, void_on_new_stream,
+    END, SubscriptionBase, client_closed, log, stream_error, topic_of, void_on_new_stream,
 )
 from sluice_client.backoff import Reconnect
 from sluice_client.errors import SluiceError
@@ -22,7 +22,7 @@ from sluice_client.received import ReceivedMessage
 __all__ = ["AsyncSubscription"]
 
 
-class AsyncSubscription(SubscriptionInfo):
+class AsyncSubscription(SubscriptionBase):
     """An open Subscribe stream; ``async for`` it. See ``Subscription`` for
     the contract, reconnection included, which is the same with ``await`` on
     ``receive`` and ``close``; a task on the event loop reads the stream."""
@@ -131,12 +131,8 @@ class AsyncSubscription(SubscriptionInfo):
     async def _run(self) -> None:
         try:
             while (error := await self._read()) is not None:
-                if self._info is None:
-                    self._error = error  # the first open failed: subscribe raises it
-                    return
-                delay = self._reconnector.failed(error)
+                delay = self._backoff_after(error)
                 if delay is None:
-                    self._error = self._reconnector.giving_up(error)
                     return
                 try:
                     await asyncio.wait_for(self._stopped.wait(), delay)
@@ -166,14 +162,8 @@ class AsyncSubscription(SubscriptionInfo):
         send = functools.partial(self._send, self._generation)
         try:
             async for response in self._call:
-                kind = response.WhichOneof("response")
-                if kind == "subscribed":
-                    self._info = response.subscribed
-                    self._reconnector.succeeded()
-                    self._subscribed.set()
-                elif kind == "deliveries":
-                    for message in delivered(response.deliveries, send):
-                        self._inbox.put_nowait(message)
+                for message in self._take_in(response, send):
+                    self._inbox.put_nowait(message)
             return None
         except grpc.RpcError as rpc_error:
             error = stream_error(rpc_error, self._closing)
