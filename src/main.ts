@@ -6,6 +6,7 @@ import { openEdgeSecurity } from "./server/auth/edge-security.js";
 import { SecurityConfigError } from "./server/auth/security-config-error.js";
 import { startGrpcServer } from "./server/server.js";
 import { protobufRecordCodec } from "./server/record-codec.js";
+import { levelDbBuild } from "./storage/level-build.js";
 import { LevelStorage } from "./storage/level-storage.js";
 import { StorageError } from "./storage/storage.js";
 
@@ -72,6 +73,10 @@ async function main(): Promise<number> {
     }
     throw err;
   }
+  const leveldb = levelDbBuild();
+  if (leveldb.readsWithMmap) {
+    logger.warn({}, `${leveldb.detail}: LevelDB maps the table files it reads into memory, up to ~64 MB more RSS while consumers read a backlog`);
+  }
   const broker = await Broker.open({
     storage,
     codec: protobufRecordCodec,
@@ -103,7 +108,14 @@ async function main(): Promise<number> {
   const onHangup = () => void security.reload();
   if (security.auth !== undefined) process.on("SIGHUP", onHangup);
   logger.info(
-    { host: config.host, port: server.port, dataDir: config.dataDir, fsync: config.fsync, topics: broker.topics.size },
+    {
+      host: config.host,
+      port: server.port,
+      dataDir: config.dataDir,
+      fsync: config.fsync,
+      leveldbReads: leveldb.readsWithMmap ? "mmap" : "pread",
+      topics: broker.topics.size,
+    },
     "sluice listening",
   );
 

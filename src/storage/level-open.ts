@@ -28,12 +28,15 @@ export interface OpenLogger {
 }
 
 /**
- * How LevelDB sizes and keeps its table files. It reads tables through mmap
- * and keeps the last 64 it used open (it raises any `maxOpenFiles` below 74
- * to 74, less 10 for its own files), and every mapped page a reader touched
- * counts in the broker's RSS until the table leaves that cache. A consumer
- * reading a backlog touches every page of each table it passes, so what stays
- * mapped is about 64 x the table size.
+ * How LevelDB sizes and keeps its table files. It keeps the last 64 tables
+ * it used open (it raises any `maxOpenFiles` below 74 to 74, less 10 for its
+ * own files). classic-level's prebuilt binary reads them through mmap, and
+ * every mapped page a reader touched counts in the broker's RSS until the
+ * table leaves that cache: a consumer reading a backlog touches every page of
+ * each table it passes, so what stays mapped is about 64 x the table size.
+ * `npm ci` rebuilds LevelDB to read with `pread` instead
+ * (tools/build-leveldb.mjs, `level-build.ts`); these sizes bound what the
+ * prebuilt binary maps where that rebuild could not run.
  *
  * Log records are appended in key order, so LevelDB moves flushed tables down
  * the levels without rewriting them: a table is about one write buffer plus
