@@ -4,12 +4,13 @@
  * and costs no write per message: the ids are in the stored records, and
  * the index is saved whole at shutdown (see `dedupe-restore.ts`).
  *
- * Entries are columns of typed arrays (about 53 bytes each with the hash
- * table), not a string and an object per id: a million ids cost ~45 MB and
- * nothing for the garbage collector to trace. Ids are kept as 96-bit hashes
- * (`id-hash.ts`).
+ * Entries are columns of typed arrays (38 bytes per ring slot with the hash
+ * table), not a string and an object per id: a million ids (a ring of 2^20)
+ * cost ~40 MB and nothing for the garbage collector to trace. Ids are kept as
+ * 96-bit hashes (`id-hash.ts`).
  */
 
+import { checkRingCapacity, DedupeTable } from "./dedupe-table.js";
 import { hashMessageId } from "./id-hash.js";
 
 /** Where a message id was first stored, and when. */
@@ -34,6 +35,25 @@ export type DedupeVisitor = (
 /** The smallest ring; it doubles as entries arrive, up to the cap. */
 const MIN_CAPACITY = 1024;
 
+/**
+ * The topic of a dead slot (there is no alive column). The broker's topic
+ * ids are u32 counted up from 1 (`nextTopicId` in `broker.ts`) and never get
+ * this far; the index takes any other u32, 0 included.
+ * {@link DedupeIndex.add} refuses it, and partitions past a u16
+ * (`--max-partitions` is at most 65,536); {@link DedupeIndex.restore} skips
+ * them.
+ */
+const DEAD = 0xffff_ffff;
+const MAX_PARTITION = 0xffff;
+
+/** Times are kept as u32 ms from an epoch: a span of 2^32 ms (~49.7 days). */
+const TIME_SPAN = 2 ** 32;
+
+/** Refuses what a slot cannot hold (a bug in the caller, not a message the broker can get). */
+function checkEntry(topicId: number, partition: number): void {
+  if (topicId === DEAD || partition > MAX_PARTITION) throw new RangeError(`dedupe entry out of range: topic ${topicId}, partition ${partition}`);
+}
+
 function nextPowerOfTwo(n: number): number {
   let p = MIN_CAPACITY;
   while (p < n) p *= 2;
@@ -51,6 +71,16 @@ function nextPowerOfTwo(n: number): number {
  * hashes to ring slots. An entry of a topic with a longer window holds back
  * expired entries of other topics behind it until it expires or the cap
  * evicts it: they cost memory, never a wrong answer (lookups check times).
+ *
+ * Per ring slot: h0, h1, h2, topic (u32 each; topic {@link DEAD} marks a dead
+ * slot), partition (u16), offset (f64), time (u32 ms from an epoch), and
+ * two u32 table slots (`dedupe-table.ts`): 38 bytes. Times are whole ms. The
+ * epoch is set at the first entry to 2^31 ms (~24.9 days) before it, and
+ * moved the same way when a time to store falls outside the 2^32 ms it can
+ * express; live entries then outside it are dropped. They are over ~24.9
+ * days older than the new time (or as far ahead, after the clock stepped
+ * back that much), so expired under any window of at most a day
+ * (`MAX_DEDUPE_WINDOW_MS`); lookups compare the absolute times.
  */
 export class DedupeIndex {
   // The ring, one column per field.
@@ -58,22 +88,20 @@ export class DedupeIndex {
   #h1: Uint32Array;
   #h2: Uint32Array;
   #topic: Uint32Array;
-  #partition: Uint32Array;
+  #partition: Uint16Array;
   #offset: Float64Array;
-  #time: Float64Array;
-  #alive: Uint8Array;
+  /** Ms since {@link #epoch}. */
+  #time: Uint32Array;
+  /** What #time counts from (ms since the Unix epoch); NaN until the first entry. */
+  #epoch = NaN;
   #capacity: number;
   #head = 0;
   /** Slots in use from the head, dead ones included. */
   #count = 0;
   /** Live entries. */
   #size = 0;
-  /**
-   * The hash table, two words per slot: ring slot + 1 of a live entry (0:
-   * empty) and its h0, so that probes and deletions compare and re-home
-   * without touching the ring (one cache miss per lookup, not four).
-   */
-  #table: Int32Array;
+  /** Ring slots of the live entries by hash. */
+  #table: DedupeTable;
   readonly #maxCapacity: number;
   #full = false;
   /** The hash of the id being looked up or added. */
@@ -93,16 +121,17 @@ export class DedupeIndex {
     private readonly onFull: () => void,
   ) {
     this.#maxCapacity = nextPowerOfTwo(maxEntries);
-    this.#capacity = Math.min(MIN_CAPACITY, this.#maxCapacity);
+    // Fails now, not at the growth that would reach a ring the table cannot pack.
+    checkRingCapacity(this.#maxCapacity);
+    this.#capacity = MIN_CAPACITY;
     this.#h0 = new Uint32Array(this.#capacity);
     this.#h1 = new Uint32Array(this.#capacity);
     this.#h2 = new Uint32Array(this.#capacity);
     this.#topic = new Uint32Array(this.#capacity);
-    this.#partition = new Uint32Array(this.#capacity);
+    this.#partition = new Uint16Array(this.#capacity);
     this.#offset = new Float64Array(this.#capacity);
-    this.#time = new Float64Array(this.#capacity);
-    this.#alive = new Uint8Array(this.#capacity);
-    this.#table = new Int32Array(this.#capacity * 4);
+    this.#time = new Uint32Array(this.#capacity);
+    this.#table = new DedupeTable(this.#capacity, this.#h0, this.#h1, this.#h2, this.#topic);
   }
 
   /** Live entries broker-wide. */
@@ -123,8 +152,10 @@ export class DedupeIndex {
   find(topicId: number, messageId: string, windowMs: number, now: number): DedupeHit | undefined {
     this.#hashOf(topicId, messageId);
     const i = this.#lookup(topicId);
-    if (i < 0 || !(now < this.#time[i]! + windowMs)) return undefined;
-    return { partition: this.#partition[i]!, offset: BigInt(this.#offset[i]!), timeMs: this.#time[i]! };
+    if (i < 0) return undefined;
+    const timeMs = this.#epoch + this.#time[i]!;
+    if (!(now < timeMs + windowMs)) return undefined;
+    return { partition: this.#partition[i]!, offset: BigInt(this.#offset[i]!), timeMs };
   }
 
   /**
@@ -133,16 +164,19 @@ export class DedupeIndex {
    * the head first; beyond the cap, the oldest entries are evicted.
    */
   add(topicId: number, messageId: string, partition: number, offset: bigint, timeMs: number): void {
+    checkEntry(topicId, partition);
     this.#hashOf(topicId, messageId);
     this.#put(topicId, partition, Number(offset), timeMs);
   }
 
   /**
    * Adds an entry by its hash words, restoring a snapshot into an index that
-   * holds none of its ids (so no lookup is needed). Expired entries and
-   * entries of topics without a window are skipped.
+   * holds none of its ids (so no lookup is needed). Expired entries,
+   * entries of topics without a window and entries the index could not have
+   * saved (topic {@link DEAD}, partition past a u16) are skipped.
    */
   restore(topicId: number, h0: number, h1: number, h2: number, partition: number, offset: number, timeMs: number, now: number): void {
+    if (topicId === DEAD || partition > MAX_PARTITION) return;
     if (!(now < timeMs + this.windowOf(topicId))) return;
     this.#hashedId = undefined;
     this.#hash[0] = h0;
@@ -169,8 +203,9 @@ export class DedupeIndex {
     const mask = this.#capacity - 1;
     while (this.#count > 0) {
       const i = this.#head;
-      if (this.#alive[i] === 1) {
-        if (now < this.#time[i]! + this.windowOf(this.#topic[i]!)) return;
+      const topicId = this.#topic[i]!;
+      if (topicId !== DEAD) {
+        if (now < this.#epoch + this.#time[i]! + this.windowOf(topicId)) return;
         this.#kill(i);
       }
       this.#head = (i + 1) & mask;
@@ -180,10 +215,11 @@ export class DedupeIndex {
 
   /** Forgets every entry of the topic (dedupe turned off, or the topic deleted). */
   clear(topicId: number): void {
+    if (topicId === DEAD) return;
     const mask = this.#capacity - 1;
     for (let k = 0; k < this.#count; k++) {
       const i = (this.#head + k) & mask;
-      if (this.#alive[i] === 1 && this.#topic[i] === topicId) this.#kill(i);
+      if (this.#topic[i] === topicId) this.#kill(i);
     }
   }
 
@@ -192,8 +228,9 @@ export class DedupeIndex {
     const mask = this.#capacity - 1;
     for (let k = 0; k < this.#count; k++) {
       const i = (this.#head + k) & mask;
-      if (this.#alive[i] !== 1) continue;
-      visit(this.#topic[i]!, this.#h0[i]!, this.#h1[i]!, this.#h2[i]!, this.#partition[i]!, this.#offset[i]!, this.#time[i]!);
+      const topicId = this.#topic[i]!;
+      if (topicId === DEAD) continue;
+      visit(topicId, this.#h0[i]!, this.#h1[i]!, this.#h2[i]!, this.#partition[i]!, this.#offset[i]!, this.#epoch + this.#time[i]!);
     }
   }
 
@@ -215,6 +252,7 @@ export class DedupeIndex {
 
   /** Appends the entry whose hash is in #hash, which is not in the table. */
   #append(topicId: number, partition: number, offset: number, timeMs: number): void {
+    if (!(timeMs - this.#epoch >= 0 && timeMs - this.#epoch < TIME_SPAN)) this.#rebase(timeMs);
     this.#makeRoom();
     const i = (this.#head + this.#count) & (this.#capacity - 1);
     this.#h0[i] = this.#hash[0]!;
@@ -223,12 +261,29 @@ export class DedupeIndex {
     this.#topic[i] = topicId;
     this.#partition[i] = partition;
     this.#offset[i] = offset;
-    this.#time[i] = timeMs;
-    this.#alive[i] = 1;
+    this.#time[i] = timeMs - this.#epoch;
     this.#count++;
     this.#size++;
-    this.#insert(i);
+    this.#table.insert(i);
     while (this.#size > this.maxEntries) this.#evictHead();
+  }
+
+  /**
+   * Moves the epoch to 2^31 ms before `timeMs`, re-expressing the live
+   * entries' times from it and dropping those it cannot express (see the
+   * class comment).
+   */
+  #rebase(timeMs: number): void {
+    const epoch = timeMs - TIME_SPAN / 2;
+    const mask = this.#capacity - 1;
+    for (let k = 0; k < this.#count; k++) {
+      const i = (this.#head + k) & mask;
+      if (this.#topic[i] === DEAD) continue;
+      const t = this.#epoch + this.#time[i]! - epoch;
+      if (t >= 0 && t < TIME_SPAN) this.#time[i] = t;
+      else this.#kill(i);
+    }
+    this.#epoch = epoch;
   }
 
   /** Ensures the ring has a free slot: grow, squeeze out dead slots, or evict. */
@@ -244,7 +299,7 @@ export class DedupeIndex {
   #evictHead(): void {
     while (this.#count > 0) {
       const i = this.#head;
-      const live = this.#alive[i] === 1;
+      const live = this.#topic[i] !== DEAD;
       if (live) {
         if (!this.#full) {
           this.#full = true;
@@ -260,50 +315,14 @@ export class DedupeIndex {
 
   /** The ring slot of the live entry with #hash on the topic, or -1. */
   #lookup(topicId: number): number {
-    const h0 = this.#hash[0]!;
-    const h1 = this.#hash[1]!;
-    const h2 = this.#hash[2]!;
-    const table = this.#table;
-    const mask = (table.length >> 1) - 1;
-    const tag = h0 | 0;
-    for (let s = h0 & mask; ; s = (s + 1) & mask) {
-      const v = table[2 * s]!;
-      if (v === 0) return -1;
-      if (table[2 * s + 1] !== tag) continue;
-      const i = v - 1;
-      if (this.#h1[i] === h1 && this.#h2[i] === h2 && this.#topic[i] === topicId) return i;
-    }
+    return this.#table.find(this.#hash[0]!, this.#hash[1]!, this.#hash[2]!, topicId);
   }
 
-  #insert(i: number): void {
-    const table = this.#table;
-    const mask = (table.length >> 1) - 1;
-    const h0 = this.#h0[i]!;
-    let s = h0 & mask;
-    while (table[2 * s] !== 0) s = (s + 1) & mask;
-    table[2 * s] = i + 1;
-    table[2 * s + 1] = h0 | 0;
-  }
-
-  /** Marks a live entry dead and takes it out of the table (backward-shift deletion). */
+  /** Marks a live entry dead and takes it out of the table. */
   #kill(i: number): void {
-    this.#alive[i] = 0;
+    this.#table.remove(i);
+    this.#topic[i] = DEAD;
     this.#size--;
-    const table = this.#table;
-    const mask = (table.length >> 1) - 1;
-    let hole = this.#h0[i]! & mask;
-    while (table[2 * hole] !== i + 1) hole = (hole + 1) & mask;
-    // Move later entries of the probe run back into the hole unless that
-    // would put them before their home slot.
-    for (let s = (hole + 1) & mask; table[2 * s] !== 0; s = (s + 1) & mask) {
-      const home = table[2 * s + 1]! & mask;
-      const between = hole <= s ? hole < home && home <= s : hole < home || home <= s;
-      if (between) continue;
-      table[2 * hole] = table[2 * s]!;
-      table[2 * hole + 1] = table[2 * s + 1]!;
-      hole = s;
-    }
-    table[2 * hole] = 0;
   }
 
   /** Copies the live entries, oldest first, into a ring of `capacity` and rebuilds the table. */
@@ -312,15 +331,14 @@ export class DedupeIndex {
     const h1 = new Uint32Array(capacity);
     const h2 = new Uint32Array(capacity);
     const topic = new Uint32Array(capacity);
-    const partition = new Uint32Array(capacity);
+    const partition = new Uint16Array(capacity);
     const offset = new Float64Array(capacity);
-    const time = new Float64Array(capacity);
-    const alive = new Uint8Array(capacity);
+    const time = new Uint32Array(capacity);
     const mask = this.#capacity - 1;
     let n = 0;
     for (let k = 0; k < this.#count; k++) {
       const i = (this.#head + k) & mask;
-      if (this.#alive[i] !== 1) continue;
+      if (this.#topic[i] === DEAD) continue;
       h0[n] = this.#h0[i]!;
       h1[n] = this.#h1[i]!;
       h2[n] = this.#h2[i]!;
@@ -328,7 +346,6 @@ export class DedupeIndex {
       partition[n] = this.#partition[i]!;
       offset[n] = this.#offset[i]!;
       time[n] = this.#time[i]!;
-      alive[n] = 1;
       n++;
     }
     this.#h0 = h0;
@@ -338,11 +355,10 @@ export class DedupeIndex {
     this.#partition = partition;
     this.#offset = offset;
     this.#time = time;
-    this.#alive = alive;
     this.#capacity = capacity;
     this.#head = 0;
     this.#count = n;
-    this.#table = new Int32Array(capacity * 4);
-    for (let i = 0; i < n; i++) this.#insert(i);
+    this.#table = new DedupeTable(capacity, h0, h1, h2, topic);
+    for (let i = 0; i < n; i++) this.#table.insert(i);
   }
 }

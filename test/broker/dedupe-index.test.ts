@@ -217,3 +217,122 @@ describe("dedupe snapshot", () => {
     expect((await decode(Uint8Array.of(...bytes, 0), 7)).result).toBe("invalid");
   });
 });
+
+describe("dedupe index layout limits", () => {
+  it("keeps partition 65,535 and offsets past 2^32, and refuses (or, restoring, skips) what it cannot store", () => {
+    const { index: ix } = index();
+    ix.add(1, "p", 65_535, 2n ** 32n + 7n, T0);
+    ix.add(1, "q", 0, 2n ** 40n, T0 + 1);
+    expect(ix.find(1, "p", WINDOW, T0)).toEqual({ partition: 65_535, offset: 2n ** 32n + 7n, timeMs: T0 });
+    expect(ix.find(1, "q", WINDOW, T0 + 1)).toEqual({ partition: 0, offset: 2n ** 40n, timeMs: T0 + 1 });
+    const seen: Entry[] = [];
+    ix.forEach((...entry) => seen.push(entry));
+    expect(seen.map(([t, , , , p, o, time]) => [t, p, o, time])).toEqual([
+      [1, 65_535, 2 ** 32 + 7, T0],
+      [1, 0, 2 ** 40, T0 + 1],
+    ]);
+    expect(() => ix.add(1, "r", 65_536, 0n, T0)).toThrow(RangeError);
+    expect(() => ix.add(2 ** 32 - 1, "r", 0, 0n, T0)).toThrow(RangeError);
+    ix.restore(1, 1, 2, 3, 65_536, 0, T0, T0);
+    ix.restore(2 ** 32 - 1, 1, 2, 3, 0, 0, T0, T0);
+    expect(ix.size).toBe(2);
+  });
+
+  it("keeps times exact across the time epoch's moves as the clock runs on for 30 days", () => {
+    const HOUR = 3_600_000;
+    const DAY = 24 * HOUR;
+    // A day (the longest window a topic can have) and a minute.
+    const { index: ix } = index(100_000, new Map([[1, DAY], [2, 60_000]]));
+    for (let h = 0; h <= 30 * 24; h++) {
+      const now = T0 + h * HOUR;
+      for (let j = 0; j < 5; j++) {
+        ix.add(1, `long-${h}-${j}`, j, BigInt(h), now + j);
+        ix.add(2, `short-${h}-${j}`, j, BigInt(h), now + j);
+      }
+      if (h % 24 !== 23 && h < 29 * 24) continue;
+      // Every day, and every hour of the last: what is inside its window is there, exact; nothing older.
+      for (let back = 0; back <= 25; back++) {
+        const at = h - back;
+        for (let j = 0; j < 5; j++) {
+          const want = { partition: j, offset: BigInt(at), timeMs: T0 + at * HOUR + j };
+          expect(ix.find(1, `long-${at}-${j}`, DAY, now + 4)).toEqual(back < 24 ? want : undefined);
+          expect(ix.find(2, `short-${at}-${j}`, 60_000, now + 4)).toEqual(back === 0 ? want : undefined);
+        }
+      }
+      expect(ix.topicSize(1)).toBe(24 * 5);
+    }
+    // Past 2^31 ms (~24.9 days) from the first entry, the epoch must have moved.
+    expect(ix.find(1, `long-${30 * 24}-0`, DAY, T0 + 30 * DAY)?.timeMs).toBe(T0 + 30 * DAY);
+  });
+
+  it("drops, when the epoch moves, entries it can no longer express, whatever their window", () => {
+    const DAY = 86_400_000;
+    // Longer than the broker allows (a day): the limit the epoch sets.
+    const { index: ix } = index(1000, new Map([[1, 40 * DAY]]));
+    ix.add(1, "day-0", 0, 0n, T0);
+    ix.add(1, "day-10", 0, 10n, T0 + 10 * DAY);
+    ix.add(1, "day-30", 0, 30n, T0 + 30 * DAY);
+    const now = T0 + 30 * DAY;
+    // Day 0 is more than 2^31 ms before day 30.
+    expect(ix.find(1, "day-0", 40 * DAY, now)).toBeUndefined();
+    expect(ix.find(1, "day-10", 40 * DAY, now)).toEqual({ partition: 0, offset: 10n, timeMs: T0 + 10 * DAY });
+    expect(ix.find(1, "day-30", 40 * DAY, now)).toEqual({ partition: 0, offset: 30n, timeMs: now });
+    expect(ix.size).toBe(2);
+  });
+
+  it("restores snapshot entries older than the epoch's reach under the same rule", () => {
+    const DAY = 86_400_000;
+    const h = new Uint32Array(3);
+    const { index: ix } = index(1000, new Map([[1, DAY]]));
+    ix.add(1, "new", 0, 1n, T0 + 30 * DAY);
+    // Expired at `now`: skipped, nothing moves.
+    hashMessageId(1, "expired", h);
+    ix.restore(1, h[0]!, h[1]!, h[2]!, 0, 2, T0, T0 + 30 * DAY);
+    expect(ix.size).toBe(1);
+    expect(ix.find(1, "new", DAY, T0 + 30 * DAY)?.timeMs).toBe(T0 + 30 * DAY);
+    // Inside its window at the `now` given (a clock 30 days back): stored exact, and what
+    // is 30 days ahead of it goes.
+    hashMessageId(1, "old", h);
+    ix.restore(1, h[0]!, h[1]!, h[2]!, 7, 3, T0, T0 + 1000);
+    expect(ix.find(1, "old", DAY, T0 + 1000)).toEqual({ partition: 7, offset: 3n, timeMs: T0 });
+    expect(ix.find(1, "new", DAY, T0 + 30 * DAY)).toBeUndefined();
+    expect(ix.size).toBe(1);
+  });
+
+  it("works with the smallest ring (cap 1) and refuses a cap whose ring the table cannot pack", () => {
+    const { index: ix, fullCalls } = index(1);
+    for (let i = 0; i < 3000; i++) ix.add(1 + (i % 3), `id-${i}`, i % 7, BigInt(i), T0 + i);
+    expect(ix.size).toBe(1);
+    expect(fullCalls()).toBe(1);
+    expect(ix.find(3, "id-2999", WINDOW, T0 + 2999)).toEqual({ partition: 2999 % 7, offset: 2999n, timeMs: T0 + 2999 });
+    expect(ix.find(2, "id-2998", WINDOW, T0 + 2999)).toBeUndefined();
+    expect(() => index(2 ** 27 + 1)).toThrow(RangeError);
+  });
+
+  it("answers with the largest ring (2^27 slots, a 4-bit tag), ids sharing home slots included", () => {
+    // The one allocation of the largest ring in the tests: ~5 GB of address
+    // space, of which only the pages written are touched.
+    const { index: ix } = index(100_000_000);
+    const mask = 2 ** 28 - 1;
+    // Ids whose hashes share a home slot of the 2^28-slot table.
+    const h = new Uint32Array(3);
+    const byHome = new Map<number, string[]>();
+    for (let i = 0; i < 150_000; i++) {
+      hashMessageId(1, `c-${i}`, h);
+      const home = h[0]! & mask;
+      byHome.set(home, [...(byHome.get(home) ?? []), `c-${i}`]);
+    }
+    const sharing = [...byHome.values()].filter((ids) => ids.length > 1).flat();
+    expect(sharing.length).toBeGreaterThan(20);
+    const ids = [...sharing, ...Array.from({ length: 200 }, (_, i) => `c-${i}`).filter((id) => !sharing.includes(id))];
+    ids.slice(0, 10).forEach((id, i) => ix.add(1, id, i, BigInt(i), T0));
+    ix.reserve(100_000_000);
+    ids.forEach((id, i) => ix.add(1, id, i, BigInt(i), T0 + 1));
+    expect(ix.size).toBe(ids.length);
+    ids.forEach((id, i) => expect(ix.find(1, id, WINDOW, T0 + 1), id).toEqual({ partition: i, offset: BigInt(i), timeMs: T0 + 1 }));
+    // Taking out every other one shifts its probe run back.
+    ids.forEach((id, i) => i % 2 === 0 && ix.withdraw(1, id, i, BigInt(i)));
+    ids.forEach((id, i) => expect(ix.find(1, id, WINDOW, T0 + 1)?.offset, id).toBe(i % 2 === 0 ? undefined : BigInt(i)));
+    expect(ix.find(2, ids[1]!, WINDOW, T0 + 1)).toBeUndefined();
+  });
+});
