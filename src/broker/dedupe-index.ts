@@ -4,9 +4,9 @@
  * and costs no write per message: the ids are in the stored records, and
  * the index is saved whole at shutdown (see `dedupe-restore.ts`).
  *
- * Entries are columns of typed arrays (38 bytes per ring slot with the hash
+ * Entries are columns of typed arrays (40 bytes per ring slot with the hash
  * table), not a string and an object per id: a million ids (a ring of 2^20)
- * cost ~40 MB and nothing for the garbage collector to trace. Ids are kept as
+ * cost ~42 MB and nothing for the garbage collector to trace. Ids are kept as
  * 96-bit hashes (`id-hash.ts`).
  */
 
@@ -74,7 +74,7 @@ function nextPowerOfTwo(n: number): number {
  *
  * Per ring slot: h0, h1, h2, topic (u32 each; topic {@link DEAD} marks a dead
  * slot), partition (u16), offset (f64), time (u32 ms from an epoch), and
- * two u32 table slots (`dedupe-table.ts`): 38 bytes. Times are whole ms. The
+ * two table slots of a u32 and a byte each (`dedupe-table.ts`): 40 bytes. Times are whole ms. The
  * epoch is set at the first entry to 2^31 ms (~24.9 days) before it, and
  * moved the same way when a time to store falls outside the 2^32 ms it can
  * express; live entries then outside it are dropped. They are over ~24.9

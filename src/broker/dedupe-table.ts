@@ -2,13 +2,15 @@
  * The hash table of the dedupe index: it maps the 96-bit hash of a live entry
  * to the entry's slot in the index's ring. Open addressing with linear
  * probing over twice as many slots as the ring (load at most 0.5), one 32-bit
- * word per slot, so 8 bytes per ring slot.
+ * word and one byte per slot, so 10 bytes per ring slot.
  */
 
 /** The smallest ring the table packs for: 2^10 slots. */
 export const MIN_RING_BITS = 10;
 /** The largest: 2^27 slots (`--dedupe-max-entries` is at most 10^8), so that a word keeps a tag of 4 bits. */
 export const MAX_RING_BITS = 27;
+/** The distance a slot records as "this far or more". */
+const FAR = 255;
 
 /** Throws unless a ring of `capacity` slots is one the table can pack. */
 export function checkRingCapacity(capacity: number): void {
@@ -28,11 +30,16 @@ export function checkRingCapacity(capacity: number): void {
  *
  * A lookup compares tags in the table and reads the ring (h0, h1, h2, topic)
  * only on a tag match: with k = 20 a probe past another entry matches its
- * tag once in 2^11. Backward-shift deletion reads h0 from the ring for the
- * home slot of each entry it may move.
+ * tag once in 2^11. Each slot also keeps how far its entry sits from its
+ * home slot (255: that far or more, then h0 is read from the ring), so that
+ * backward-shift deletion, which runs once per publish once the index is
+ * full, finds the home slot of the entries it may move without a random
+ * read of the ring (that read cost ~100 ns per publish).
  */
 export class DedupeTable {
   readonly #words: Int32Array;
+  /** Distance of each slot's entry from its home slot, saturating at {@link FAR}. */
+  readonly #dist: Uint8Array;
   readonly #mask: number;
 
   /** The table of a ring of `capacity` slots whose columns are these (the table reads, never writes them). */
@@ -45,6 +52,7 @@ export class DedupeTable {
   ) {
     checkRingCapacity(capacity);
     this.#words = new Int32Array(capacity * 2);
+    this.#dist = new Uint8Array(capacity * 2);
     this.#mask = capacity * 2 - 1;
   }
 
@@ -67,9 +75,11 @@ export class DedupeTable {
     const words = this.#words;
     const mask = this.#mask;
     const h0 = this.h0[i]!;
-    let s = h0 & mask;
+    const home = h0 & mask;
+    let s = home;
     while (words[s] !== 0) s = (s + 1) & mask;
     words[s] = (h0 & ~mask) | (i + 1);
+    this.#dist[s] = Math.min((s - home) & mask, FAR);
   }
 
   /** Takes ring slot `i` out (backward-shift deletion: no tombstones). */
@@ -80,13 +90,16 @@ export class DedupeTable {
     while ((words[hole]! & mask) !== i + 1) hole = (hole + 1) & mask;
     // Move later entries of the probe run back into the hole unless that
     // would put them before their home slot.
+    const dist = this.#dist;
     for (let s = (hole + 1) & mask; ; s = (s + 1) & mask) {
       const w = words[s]!;
       if (w === 0) break;
-      const home = this.h0[(w & mask) - 1]! & mask;
+      const d = dist[s]!;
+      const home = d < FAR ? (s - d) & mask : this.h0[(w & mask) - 1]! & mask;
       const between = hole <= s ? hole < home && home <= s : hole < home || home <= s;
       if (between) continue;
       words[hole] = w;
+      dist[hole] = Math.min((hole - home) & mask, FAR);
       hole = s;
     }
     words[hole] = 0;
