@@ -49,9 +49,9 @@ const MAX_PARTITION = 0xffff;
 /** Times are kept as u32 ms from an epoch: a span of 2^32 ms (~49.7 days). */
 const TIME_SPAN = 2 ** 32;
 
-/** Refuses what a slot cannot hold (a bug in the caller, not a message the broker can get). */
-function checkEntry(topicId: number, partition: number): void {
-  if (topicId === DEAD || partition > MAX_PARTITION) throw new RangeError(`dedupe entry out of range: topic ${topicId}, partition ${partition}`);
+/** Whether a slot can hold an entry of this topic and partition. */
+function fits(topicId: number, partition: number): boolean {
+  return topicId !== DEAD && partition <= MAX_PARTITION;
 }
 
 function nextPowerOfTwo(n: number): number {
@@ -164,7 +164,8 @@ export class DedupeIndex {
    * the head first; beyond the cap, the oldest entries are evicted.
    */
   add(topicId: number, messageId: string, partition: number, offset: bigint, timeMs: number): void {
-    checkEntry(topicId, partition);
+    // What a slot cannot hold is a bug in the caller, not a message the broker can get.
+    if (!fits(topicId, partition)) throw new RangeError(`dedupe entry out of range: topic ${topicId}, partition ${partition}`);
     this.#hashOf(topicId, messageId);
     this.#put(topicId, partition, Number(offset), timeMs);
   }
@@ -176,7 +177,7 @@ export class DedupeIndex {
    * saved (topic {@link DEAD}, partition past a u16) are skipped.
    */
   restore(topicId: number, h0: number, h1: number, h2: number, partition: number, offset: number, timeMs: number, now: number): void {
-    if (topicId === DEAD || partition > MAX_PARTITION) return;
+    if (!fits(topicId, partition)) return;
     if (!(now < timeMs + this.windowOf(topicId))) return;
     this.#hashedId = undefined;
     this.#hash[0] = h0;

@@ -20,6 +20,14 @@ def broker() -> Iterator[BrokerProcess]:
 
 
 @pytest.fixture
+def own_broker() -> Iterator[BrokerProcess]:
+    """A broker of the test's own, to restart."""
+    process = BrokerProcess()
+    yield process
+    process.stop()
+
+
+@pytest.fixture
 def client(broker: BrokerProcess) -> Iterator[Client]:
     with Client(broker.address, timeout=30) as c:
         yield c

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Iterator
+import time
 
 import grpc
 import pytest
@@ -42,7 +42,9 @@ async def ack_until_committed(
     sub: AsyncSubscription, acked: set[bytes], client: AsyncClient, topic: str, total: int
 ) -> None:
     """As in the blocking tests: an ack made as the stream broke may be lost."""
+    deadline = time.monotonic() + 30
     while await committed(client, topic) < total:
+        assert time.monotonic() < deadline, f"committed {await committed(client, topic)} of {total}"
         try:
             message = await sub.receive(timeout=0.2)
         except TimeoutError:
@@ -51,12 +53,6 @@ async def ack_until_committed(
         message.ack()
         acked.add(message.payload)
 
-
-@pytest.fixture
-def own_broker() -> Iterator[BrokerProcess]:
-    process = BrokerProcess()
-    yield process
-    process.stop()
 
 
 def test_async_consumption_goes_on_across_a_cut_connection(broker: BrokerProcess, topic: str, proxy: TcpProxy) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Iterator
 
 import grpc
 import pytest
@@ -49,13 +48,6 @@ def ack_until_committed(sub: Subscription, acked: set[bytes], client: Client, to
         message.ack()
         acked.add(message.payload)
 
-
-@pytest.fixture
-def own_broker() -> Iterator[BrokerProcess]:
-    """A broker of the test's own, to restart."""
-    process = BrokerProcess()
-    yield process
-    process.stop()
 
 
 def test_consumption_goes_on_across_a_cut_connection(client: Client, topic: str, proxy: TcpProxy) -> None:
