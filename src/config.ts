@@ -20,6 +20,7 @@ export interface Config {
   readonly shutdownGraceMs: number;
   readonly retentionIntervalMs: number;
   readonly dedupeMaxEntries: number;
+  readonly maxPendingPublishBytes: number;
   /** PEM certificate chain of the gRPC port; TLS is on when set (with `tlsKey`). */
   readonly tlsCert: string | undefined;
   readonly tlsKey: string | undefined;
@@ -53,6 +54,7 @@ const OPTIONS: Record<keyof Config, Option> = {
   maxInFlight: { flag: "max-in-flight", env: "SLUICE_MAX_IN_FLIGHT", def: "100000", help: "largest max_in_flight a stream may ask for" },
   maxGroupInFlight: { flag: "max-group-in-flight", env: "SLUICE_MAX_GROUP_IN_FLIGHT", def: "100000", help: "most unacknowledged messages of one group, all its streams and Fetch calls together" },
   maxStreamsPerConnection: { flag: "max-streams-per-connection", env: "SLUICE_MAX_STREAMS_PER_CONNECTION", def: "1000", help: "most Subscribe and PublishStream calls open at once on one client connection" },
+  maxPendingPublishBytes: { flag: "max-pending-publish-bytes", env: "SLUICE_MAX_PENDING_PUBLISH_BYTES", def: "16777216", help: "bytes of messages accepted and not yet stored, broker-wide, before PublishStreams stop reading (clients wait)" },
   maxPendingBytes: { flag: "max-pending-bytes", env: "SLUICE_MAX_PENDING_BYTES", def: "4194304", help: "bytes a Subscribe stream may have waiting to be sent before the broker stops adding more (plus one batch)" },
   keepaliveMs: { flag: "keepalive-ms", env: "SLUICE_KEEPALIVE_MS", def: "30000", help: "HTTP/2 keepalive ping interval" },
   keepaliveTimeoutMs: { flag: "keepalive-timeout-ms", env: "SLUICE_KEEPALIVE_TIMEOUT_MS", def: "20000", help: "how long a keepalive ping may go unanswered before the connection is closed and its leases released" },
@@ -152,6 +154,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config | "he
     maxGroupInFlight: int("maxGroupInFlight", 1, 100_000_000),
     maxStreamsPerConnection: int("maxStreamsPerConnection", 1, 1_000_000),
     maxPendingBytes: int("maxPendingBytes", 1024, 1 << 30),
+    maxPendingPublishBytes: int("maxPendingPublishBytes", 1024, 2 ** 40),
     keepaliveMs: int("keepaliveMs", 1000, 3_600_000),
     keepaliveTimeoutMs: int("keepaliveTimeoutMs", 1000, 600_000),
     shutdownGraceMs: int("shutdownGraceMs", 0, 600_000),

@@ -90,6 +90,7 @@ async function main(): Promise<number> {
       maxInFlight: config.maxInFlight,
       maxGroupInFlight: config.maxGroupInFlight,
       dedupeMaxEntries: config.dedupeMaxEntries,
+      maxPendingPublishBytes: config.maxPendingPublishBytes,
     },
   });
   const server = await startGrpcServer(broker, logger, {

@@ -14,6 +14,7 @@ import { checkName } from "./names.js";
 import { describePartitions } from "./partition-details.js";
 import { PartitionLog } from "./partition-log.js";
 import type { RecordCodec } from "./record-codec.js";
+import { PublishBudget } from "./publish-budget.js";
 import { PublishPipeline } from "./publish-pipeline.js";
 import { Retention } from "./retention.js";
 import { fromStorageError } from "./storage-errors.js";
@@ -73,6 +74,8 @@ export class Broker {
   #topicUpdates: Promise<unknown> = Promise.resolve();
   /** Consumer groups and the ways to consume them. */
   readonly groups: GroupManager;
+  /** Bytes of publishes accepted and not yet durable; edges that can stop reading wait on it. */
+  readonly publishBudget: PublishBudget;
 
   private constructor(options: BrokerOptions) {
     // One listener per open PublishStream; many are normal, not a leak.
@@ -92,6 +95,7 @@ export class Broker {
         "the dedupe index is full (--dedupe-max-entries): the oldest message ids are forgotten before their window ends",
       ),
     );
+    this.publishBudget = new PublishBudget(this.limits.maxPendingPublishBytes);
     this.#publisher = new PublishPipeline({
       writes: this.#writes,
       codec: this.#codec,
@@ -99,6 +103,7 @@ export class Broker {
       logger: this.#logger,
       dedupe: this.#dedupe,
       maxMessageBytes: this.limits.maxMessageBytes,
+      budget: this.publishBudget,
     });
     this.#retention = new Retention({
       storage: this.#storage,

@@ -7,6 +7,7 @@ import { partitionForKey } from "./partitioner.js";
 import type { RecordCodec } from "./record-codec.js";
 import { fromStorageError } from "./storage-errors.js";
 import type { Topic } from "./topic.js";
+import type { PublishBudget } from "./publish-budget.js";
 import type { PublishInput, PublishResult } from "./types.js";
 import type { WriteQueue } from "./write-queue.js";
 
@@ -18,6 +19,8 @@ export interface PublishPipelineDeps {
   readonly logger: Logger;
   readonly dedupe: DedupeIndex;
   readonly maxMessageBytes: number;
+  /** Taken while a publish is accepted and not yet durable. */
+  readonly budget: PublishBudget;
 }
 
 /** The value of a duplicate's record: never stored or committed. */
@@ -39,15 +42,18 @@ export class PublishPipeline {
    * for an empty publish, an oversized message or a partition out of range.
    */
   publish(topic: Topic, messages: readonly PublishInput[]): Promise<PublishResult[]> {
-    const parts = this.#route(topic, messages);
-    return new Promise((resolve, reject) => this.#submit(topic, messages, parts, resolve, reject));
+    const parts = new Uint32Array(messages.length);
+    const bytes = this.#route(topic, messages, parts);
+    this.deps.budget.take(bytes);
+    return new Promise((resolve, reject) => this.#submit(topic, messages, parts, bytes, resolve, reject));
   }
 
-  #route(topic: Topic, messages: readonly PublishInput[]): Uint32Array {
+  /** Validates the messages and picks their partitions into `parts`; returns their bytes. */
+  #route(topic: Topic, messages: readonly PublishInput[], parts: Uint32Array): number {
     if (messages.length === 0) throw new BrokerError("invalid-argument", "a publish needs at least one message");
     const n = topic.partitions.length;
-    const parts = new Uint32Array(messages.length);
     const max = this.deps.maxMessageBytes;
+    let bytes = 0;
     for (let i = 0; i < messages.length; i++) {
       const m = messages[i]!;
       const size = this.deps.codec.size(m);
@@ -57,6 +63,7 @@ export class PublishPipeline {
           `message ${i} is ${size} bytes (key, payload and headers); the limit set by --max-message-bytes is ${max}`,
         );
       }
+      bytes += size;
       if (m.partition !== undefined) {
         if (m.partition >= n) {
           throw new BrokerError("invalid-argument", `message ${i} names partition ${m.partition}, but topic ${topic.name} has ${n} (0 to ${n - 1})`);
@@ -65,13 +72,14 @@ export class PublishPipeline {
       } else if (m.key !== "") parts[i] = partitionForKey(m.key, n);
       else parts[i] = topic.nextSpreadPartition();
     }
-    return parts;
+    return bytes;
   }
 
   #submit(
     topic: Topic,
     messages: readonly PublishInput[],
     parts: Uint32Array,
+    bytes: number,
     resolve: (r: PublishResult[]) => void,
     reject: (e: unknown) => void,
   ): void {
@@ -114,6 +122,7 @@ export class PublishPipeline {
         }
       },
       done: (err) => {
+        this.deps.budget.give(bytes);
         if (err !== undefined) {
           for (const p of new Set(parts)) topic.partitions[p]!.rollback();
           if (added !== undefined) {

@@ -108,6 +108,8 @@ export interface BrokerLimits {
   readonly maxGroupInFlight: number;
   /** Dedupe index entries kept in memory, broker-wide; the oldest are evicted beyond it. */
   readonly dedupeMaxEntries: number;
+  /** Bytes of messages accepted and not yet durable, broker-wide, before PublishStreams stop reading (see `publish-budget.ts`). */
+  readonly maxPendingPublishBytes: number;
 }
 
 export const DEFAULT_LIMITS: BrokerLimits = {
@@ -121,6 +123,7 @@ export const DEFAULT_LIMITS: BrokerLimits = {
   // pin ~450 MB live and over 1 GB of RSS.
   maxGroupInFlight: 100_000,
   dedupeMaxEntries: 1_000_000,
+  maxPendingPublishBytes: 16 << 20,
 };
 
 export const DEFAULT_ACK_DEADLINE_MS = 30_000;

@@ -23,7 +23,10 @@ type Call = ServerDuplexStream<PublishStreamRequest, PublishStreamResponse | Uin
 /**
  * PublishStream: every request is published as it arrives; responses go out
  * in request order, each as soon as it and all before it are done. Reading
- * pauses while too many requests are pending or the client does not read.
+ * pauses while too many requests are pending, the client does not read, or
+ * the broker holds its limit of publishes not yet durable
+ * (`--max-pending-publish-bytes`, see `publish-budget.ts`): HTTP/2 flow
+ * control then holds the client back.
  * When the broker starts shutting down, the stream stops reading, answers
  * the requests it accepted, then ends with UNAVAILABLE: a client's publisher
  * keeps its stream open while idle, and would otherwise hold the shutdown
@@ -36,6 +39,9 @@ export function handlePublishStream(broker: Broker, logger: Logger, call: Call):
   let finished = false;
   let blocked = false;
   let shuttingDown = false;
+  /** Paused until the broker's publish budget has room. */
+  let waitingForRoom = false;
+  const budget = broker.publishBudget;
 
   const onClosing = () => {
     if (finished) return;
@@ -58,11 +64,26 @@ export function handlePublishStream(broker: Broker, logger: Logger, call: Call):
       const { response } = slots.shift()!;
       if (!call.write(response!)) blocked = true;
     }
-    if (slots.length > 0) {
-      if (!blocked && !shuttingDown && slots.length < MAX_PENDING_REQUESTS) call.resume();
-    } else if (ended) finish();
+    if (slots.length > 0) readMore();
+    else if (ended) finish();
     else if (shuttingDown) finish(new BrokerError("unavailable", "the broker is shutting down; reconnect"));
-    else if (!blocked) call.resume();
+    else readMore();
+  };
+
+  const readMore = () => {
+    if (finished || blocked || shuttingDown || waitingForRoom || slots.length >= MAX_PENDING_REQUESTS) return;
+    if (budget.spent) waitForRoom();
+    else call.resume();
+  };
+
+  const waitForRoom = () => {
+    if (waitingForRoom) return;
+    waitingForRoom = true;
+    call.pause();
+    void budget.room().then(() => {
+      waitingForRoom = false;
+      pump();
+    });
   };
 
   call.on("drain", () => {
@@ -82,7 +103,6 @@ export function handlePublishStream(broker: Broker, logger: Logger, call: Call):
     const req = received instanceof RejectedRequest ? received.request : received;
     const slot: { response?: PublishStreamResponse | Uint8Array } = {};
     slots.push(slot);
-    if (slots.length >= MAX_PENDING_REQUESTS) call.pause();
     (received instanceof RejectedRequest ? Promise.reject(received.reason) : broker.publish(req.topic, req.messages)).then(
       (results: PublishResult[]) => {
         slot.response = encodePublishStreamResponse(req.requestId, results);
@@ -98,6 +118,8 @@ export function handlePublishStream(broker: Broker, logger: Logger, call: Call):
         pump();
       },
     );
+    if (slots.length >= MAX_PENDING_REQUESTS) call.pause();
+    else if (budget.spent) waitForRoom();
   });
 
   call.on("end", () => {

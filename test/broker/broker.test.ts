@@ -75,6 +75,24 @@ describe("publishing", () => {
     expect(r!.offset).toBe(1n);
   });
 
+  it("counts a publish against the publish budget until its write is done, or has failed", async () => {
+    const { mem, broker } = await open();
+    await broker.createTopic("t", topicSettings);
+    const budget = broker.publishBudget;
+    const pending = broker.publish("t", [msg("abc"), msg("de")]);
+    expect(budget.used).toBe(5);
+    await pending;
+    expect(budget.used).toBe(0);
+    mem.failNextWrites(1, "io");
+    const failing = broker.publish("t", [msg("xyz")]);
+    expect(budget.used).toBe(3);
+    await expect(failing).rejects.toMatchObject({ code: "unavailable" });
+    expect(budget.used).toBe(0);
+    // Refused before it is accepted: nothing taken.
+    await expect(broker.publish("t", [])).rejects.toMatchObject({ code: "invalid-argument" });
+    expect(budget.used).toBe(0);
+  });
+
   it("reports a full disk as resource-exhausted", async () => {
     const { mem, broker } = await open();
     await broker.createTopic("t", topicSettings);

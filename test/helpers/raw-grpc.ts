@@ -9,10 +9,32 @@ import {
   type ServiceError,
   type StatusObject,
 } from "@grpc/grpc-js";
-import { SubscribeRequestSchema, type SubscribeRequest, type SubscribeResponse } from "../../gen/sluice/v1/broker_pb.js";
+import {
+  type PublishStreamRequest,
+  type PublishStreamResponse,
+  SubscribeRequestSchema,
+  type SubscribeRequest,
+  type SubscribeResponse,
+} from "../../gen/sluice/v1/broker_pb.js";
 
 // Calls below the TestSubscriber level, for tests of what the broker does
 // with requests a well-behaved client would never send.
+
+/** A PublishStream, and all its responses once it ends (rejects on an error status). */
+export function rawPublishStream(broker: Client): {
+  stream: ClientDuplexStream<PublishStreamRequest, PublishStreamResponse>;
+  responses: Promise<PublishStreamResponse[]>;
+} {
+  const fn = (broker as unknown as Record<string, (this: Client) => unknown>).publishStream!;
+  const stream = fn.call(broker) as ClientDuplexStream<PublishStreamRequest, PublishStreamResponse>;
+  const responses = new Promise<PublishStreamResponse[]>((resolve, reject) => {
+    const out: PublishStreamResponse[] = [];
+    stream.on("data", (r: PublishStreamResponse) => out.push(r));
+    stream.on("error", reject);
+    stream.on("end", () => resolve(out));
+  });
+  return { stream, responses };
+}
 
 /** A Subscribe stream whose first message the test chooses; `status` is its final status. */
 export function rawSubscribe(broker: Client) {

@@ -1,13 +1,9 @@
 import { create } from "@bufbuild/protobuf";
-import type { ClientDuplexStream } from "@grpc/grpc-js";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import {
-  type PublishStreamRequest,
-  PublishStreamRequestSchema,
-  type PublishStreamResponse,
-} from "../../gen/sluice/v1/broker_pb.js";
+import { PublishStreamRequestSchema } from "../../gen/sluice/v1/broker_pb.js";
 import { AdminService, call } from "../helpers/grpc-clients.js";
 import { InProcessBroker } from "../helpers/in-process-broker.js";
+import { rawPublishStream } from "../helpers/raw-grpc.js";
 
 const enc = new TextEncoder();
 let b: InProcessBroker;
@@ -19,17 +15,7 @@ afterEach(async () => {
   await b.stop();
 });
 
-function open(): { stream: ClientDuplexStream<PublishStreamRequest, PublishStreamResponse>; responses: Promise<PublishStreamResponse[]> } {
-  const fn = (b.clients.broker as unknown as Record<string, Function>).publishStream!;
-  const stream = fn.call(b.clients.broker) as ClientDuplexStream<PublishStreamRequest, PublishStreamResponse>;
-  const responses = new Promise<PublishStreamResponse[]>((resolve, reject) => {
-    const out: PublishStreamResponse[] = [];
-    stream.on("data", (r: PublishStreamResponse) => out.push(r));
-    stream.on("error", reject);
-    stream.on("end", () => resolve(out));
-  });
-  return { stream, responses };
-}
+const open = () => rawPublishStream(b.clients.broker);
 
 describe("PublishStream", () => {
   it("answers many pipelined requests in request order with their request ids", async () => {

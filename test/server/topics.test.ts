@@ -1,16 +1,13 @@
 import { randomBytes } from "node:crypto";
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { timestampMs } from "@bufbuild/protobuf/wkt";
-import { type ClientDuplexStream, status } from "@grpc/grpc-js";
+import { status } from "@grpc/grpc-js";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { CreateTopicRequestSchema } from "../../gen/sluice/v1/admin_pb.js";
-import {
-  type PublishStreamRequest,
-  PublishStreamRequestSchema,
-  type PublishStreamResponse,
-} from "../../gen/sluice/v1/broker_pb.js";
+import { PublishStreamRequestSchema } from "../../gen/sluice/v1/broker_pb.js";
 import { AdminService, BrokerService, call, expectCode } from "../helpers/grpc-clients.js";
 import { InProcessBroker } from "../helpers/in-process-broker.js";
+import { rawPublishStream } from "../helpers/raw-grpc.js";
 import { positions, TestSubscriber } from "../helpers/test-subscriber.js";
 
 const enc = new TextEncoder();
@@ -77,20 +74,7 @@ async function clockReaches(ms: number): Promise<void> {
   while (Date.now() < ms) await new Promise((resolve) => setTimeout(resolve, ms - Date.now()));
 }
 
-function publishStream(): {
-  stream: ClientDuplexStream<PublishStreamRequest, PublishStreamResponse>;
-  responses: Promise<PublishStreamResponse[]>;
-} {
-  const fn = (b.clients.broker as unknown as Record<string, Function>).publishStream!;
-  const stream = fn.call(b.clients.broker) as ClientDuplexStream<PublishStreamRequest, PublishStreamResponse>;
-  const responses = new Promise<PublishStreamResponse[]>((resolve, reject) => {
-    const out: PublishStreamResponse[] = [];
-    stream.on("data", (r: PublishStreamResponse) => out.push(r));
-    stream.on("error", reject);
-    stream.on("end", () => resolve(out));
-  });
-  return { stream, responses };
-}
+const publishStream = () => rawPublishStream(b.clients.broker);
 
 describe("dedupe", () => {
   it("answers a repeated message_id with the first partition and offset and duplicate set, storing it once", async () => {
