@@ -53,7 +53,10 @@ type BrokerServiceClient interface {
 	// gets a response with `error` set; the stream stays open for the others.
 	// The stream itself fails only for broker-wide trouble (UNAVAILABLE), or
 	// with RESOURCE_EXHAUSTED when the connection already holds
-	// --max-streams-per-connection streams (default 1000).
+	// --max-streams-per-connection streams (default 1000). While the broker
+	// holds --max-pending-publish-bytes (default 16 MiB) of messages not yet
+	// stored, from all publishers together, it stops reading PublishStreams:
+	// HTTP/2 flow control then makes the client's sends wait.
 	PublishStream(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[PublishStreamRequest, PublishStreamResponse], error)
 	// Consumes a topic through a consumer group, with acknowledgements on the
 	// same stream.
@@ -211,7 +214,10 @@ type BrokerServiceServer interface {
 	// gets a response with `error` set; the stream stays open for the others.
 	// The stream itself fails only for broker-wide trouble (UNAVAILABLE), or
 	// with RESOURCE_EXHAUSTED when the connection already holds
-	// --max-streams-per-connection streams (default 1000).
+	// --max-streams-per-connection streams (default 1000). While the broker
+	// holds --max-pending-publish-bytes (default 16 MiB) of messages not yet
+	// stored, from all publishers together, it stops reading PublishStreams:
+	// HTTP/2 flow control then makes the client's sends wait.
 	PublishStream(grpc.BidiStreamingServer[PublishStreamRequest, PublishStreamResponse]) error
 	// Consumes a topic through a consumer group, with acknowledgements on the
 	// same stream.
