@@ -69,7 +69,7 @@ export function blockedKeys(partitions: readonly GroupPartition[]): { count: num
   let oldest = "";
   let since = Infinity;
   for (const gp of partitions) {
-    for (const [key, p] of gp.parked) {
+    for (const [key, p] of gp.keys.parked) {
       count++;
       if (p.since < since) {
         since = p.since;

@@ -1,19 +1,9 @@
 import type { GroupPartitionState, StoredRecord } from "../storage/storage.js";
 import { AckSet } from "./ack-set.js";
+import { KeyLocks } from "./key-locks.js";
 import type { LinkedLease } from "./linked-lease.js";
-import { MinHeap } from "./min-heap.js";
 import type { PartitionLog } from "./partition-log.js";
-
-/** A message waiting to be delivered again, or (attempt 0) a parked one freed by its key. */
-export interface Waiting {
-  readonly offset: bigint;
-  /** The attempt of its last delivery; 0 if it was never delivered. */
-  readonly attempt: number;
-  /** Its key when it holds a key of an ordered group, else "". */
-  readonly key: string;
-  /** When it may be delivered (ms since the epoch). */
-  readonly due: number;
-}
+import { RedeliveryQueue, type Waiting } from "./redelivery-queue.js";
 
 /** How many fresh records a partition reads ahead for its group. */
 const READ_AHEAD_RECORDS = 1024;
@@ -33,17 +23,15 @@ const MAX_PARKED = 100_000;
 export class GroupPartition {
   acks: AckSet;
   readonly inFlight = new Map<bigint, LinkedLease>();
-  readonly waiting = new Map<bigint, Waiting>();
+  readonly #redeliveries = new RedeliveryQueue();
+  /** Messages waiting for (re)delivery; deleting one here cancels it. */
+  readonly waiting = this.#redeliveries.waiting;
   /** Messages being published to the dead-letter topic, with their key. */
   readonly deadLettering = new Map<bigint, string>();
-  /** Ordered groups: the offset currently holding each key. */
-  readonly keyHolders = new Map<string, bigint>();
-  /** Ordered groups: later messages of held keys, in offset order, and since when. */
-  readonly parked = new Map<string, { offsets: bigint[]; since: number }>();
-  #parkedCount = 0;
+  /** Ordered groups: the keys held by unacknowledged messages, and the messages parked behind them. */
+  readonly keys = new KeyLocks();
   /** Delivery counts from before a restart, for groups with a delivery limit. */
   readonly #restoredAttempts: Map<bigint, number>;
-  #due = new MinHeap<Waiting>((w) => w.due);
   #buffer: StoredRecord[] = [];
   #head = 0;
   /** The next offset to read from the log. */
@@ -89,32 +77,17 @@ export class GroupPartition {
 
   /** Queues a message for (re)delivery at `due`. */
   giveBack(offset: bigint, attempt: number, key: string, due: number): void {
-    const w: Waiting = { offset, attempt, key, due };
-    this.waiting.set(offset, w);
-    this.#due.push(w);
+    this.#redeliveries.add(offset, attempt, key, due);
   }
 
   /** When the earliest waiting message is due, or undefined when none waits. */
   nextDue(): number | undefined {
-    for (let w = this.#due.peek(); w !== undefined; w = this.#due.peek()) {
-      if (this.waiting.get(w.offset) === w) return w.due;
-      this.#due.pop();
-    }
-    return undefined;
+    return this.#redeliveries.nextDue();
   }
 
   /** Removes and returns up to `max` waiting messages due by `now`. */
   takeDue(now: number, max: number): Waiting[] {
-    const out: Waiting[] = [];
-    while (out.length < max) {
-      const w = this.#due.peek();
-      if (w === undefined || w.due > now) break;
-      this.#due.pop();
-      if (this.waiting.get(w.offset) !== w) continue; // acked or re-queued since
-      this.waiting.delete(w.offset);
-      out.push(w);
-    }
-    return out;
+    return this.#redeliveries.takeDue(now, max);
   }
 
   /**
@@ -143,6 +116,8 @@ export class GroupPartition {
       this.#head = to;
     } else {
       out = [];
+      // Read once per call: the loop below runs once per record.
+      const holders = this.keys.holders;
       let bytes = 0;
       while (out.length < max && this.#head < buffer.length) {
         const r = buffer[this.#head]!;
@@ -150,11 +125,11 @@ export class GroupPartition {
         this.#head++;
         const key = keyOf(r.value);
         if (key !== "") {
-          if (this.keyHolders.has(key)) {
-            this.#park(key, r.offset, now);
+          if (holders.has(key)) {
+            this.keys.park(key, r.offset, now);
             continue;
           }
-          this.keyHolders.set(key, r.offset);
+          holders.set(key, r.offset);
         }
         bytes += r.value.byteLength;
         out.push(r);
@@ -185,28 +160,15 @@ export class GroupPartition {
    * the next parked message of the key, if any, becomes deliverable.
    */
   releaseKey(key: string, offset: bigint, now: number): void {
-    if (key === "" || this.keyHolders.get(key) !== offset) return;
-    const p = this.parked.get(key);
-    const next = p?.offsets.shift();
-    if (next === undefined) {
-      this.keyHolders.delete(key);
-      this.parked.delete(key);
-      return;
-    }
-    this.#parkedCount--;
-    if (p!.offsets.length === 0) this.parked.delete(key);
-    else p!.since = now;
-    this.keyHolders.set(key, next);
-    this.giveBack(next, this.#restoredAttempts.get(next) ?? 0, key, now);
+    const next = this.keys.release(key, offset, now);
+    if (next !== undefined) this.giveBack(next, this.#restoredAttempts.get(next) ?? 0, key, now);
   }
 
   /** Frees every parked message (the group stopped being ordered). */
   releaseAllKeys(now: number): void {
-    for (const p of this.parked.values()) for (const o of p.offsets) this.giveBack(o, 0, "", now);
+    for (const p of this.keys.parked.values()) for (const o of p.offsets) this.giveBack(o, 0, "", now);
     // Messages holding keys keep their leases; their acks then release nothing.
-    this.parked.clear();
-    this.keyHolders.clear();
-    this.#parkedCount = 0;
+    this.keys.clear();
   }
 
   /** Whether an asynchronous read from storage would find fresh records. */
@@ -215,7 +177,7 @@ export class GroupPartition {
       this.#filling === 0 &&
       this.#head >= this.#buffer.length &&
       this.fetchPos < this.log.end &&
-      this.#parkedCount < MAX_PARKED
+      this.keys.parkedCount < MAX_PARKED
     );
   }
 
@@ -255,12 +217,9 @@ export class GroupPartition {
   reset(offset: bigint): LinkedLease[] {
     const dropped = [...this.inFlight.values()];
     this.inFlight.clear();
-    this.waiting.clear();
-    this.#due = new MinHeap<Waiting>((w) => w.due);
+    this.#redeliveries.clear();
     this.deadLettering.clear();
-    this.keyHolders.clear();
-    this.parked.clear();
-    this.#parkedCount = 0;
+    this.keys.clear();
     this.#restoredAttempts.clear();
     this.#buffer = [];
     this.#head = 0;
@@ -295,13 +254,8 @@ export class GroupPartition {
     for (const o of this.deadLettering.keys()) if (o < start) this.deadLettering.delete(o);
     // Parked messages below the start are gone too: drop them before keys are
     // released, or releasing a key would queue one of them for delivery.
-    for (const [k, p] of this.parked) {
-      const kept = p.offsets.filter((o) => o >= start);
-      this.#parkedCount -= p.offsets.length - kept.length;
-      if (kept.length === 0) this.parked.delete(k);
-      else p.offsets = kept;
-    }
-    for (const [k, o] of this.keyHolders) if (o < start) this.releaseKey(k, o, now);
+    this.keys.dropBelow(start);
+    for (const [k, o] of this.keys.holders) if (o < start) this.releaseKey(k, o, now);
     this.acks.advanceFloor(start);
     if (this.fetchPos < start) {
       this.#buffer = [];
@@ -316,15 +270,8 @@ export class GroupPartition {
     return dropped;
   }
 
-  #park(key: string, offset: bigint, now: number): void {
-    const p = this.parked.get(key);
-    if (p) p.offsets.push(offset);
-    else this.parked.set(key, { offsets: [offset], since: now });
-    this.#parkedCount++;
-  }
-
   #fillFromCache(): void {
-    if (this.#filling !== 0 || this.fetchPos >= this.log.end || this.#parkedCount >= MAX_PARKED) return;
+    if (this.#filling !== 0 || this.fetchPos >= this.log.end || this.keys.parkedCount >= MAX_PARKED) return;
     const records = this.log.readCached(this.fetchPos, READ_AHEAD_RECORDS);
     if (records !== undefined) this.#accept(records);
   }

@@ -6,7 +6,7 @@ import type { PartitionLog } from "../../src/broker/partition-log.js";
 /** A partition with only the parked messages `blockedKeys` reads. */
 function parkedIn(entries: [key: string, since: number, offsets: bigint[]][]): GroupPartition {
   const parked = new Map(entries.map(([key, since, offsets]) => [key, { offsets, since }]));
-  return { parked } as unknown as GroupPartition;
+  return { keys: { parked } } as unknown as GroupPartition;
 }
 
 describe("group details", () => {
