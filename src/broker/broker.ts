@@ -1,25 +1,21 @@
 import { setMaxListeners } from "node:events";
-import type { Storage, TopicMeta } from "../storage/storage.js";
+import type { Storage } from "../storage/storage.js";
 import { AckPersister } from "./ack-persister.js";
 import { BrokerError } from "./broker-error.js";
 import { type Clock, systemClock } from "./clock.js";
-import { checkNewTopic } from "./check-new-topic.js";
 import { DedupeIndex } from "./dedupe-index.js";
 import { restoreDedupe } from "./dedupe-restore.js";
 import { coveredEnds, encodeDedupeSnapshot } from "./dedupe-snapshot.js";
-import { GroupManager, type IdCounters } from "./group-manager.js";
+import { GroupManager, type GroupManagerDeps, type IdCounters } from "./group-manager.js";
 import { loadTopics } from "./load-topics.js";
 import { type Logger, silentLogger } from "./logger.js";
 import { checkName } from "./names.js";
-import { describePartitions } from "./partition-details.js";
-import { PartitionLog } from "./partition-log.js";
 import type { RecordCodec } from "./record-codec.js";
 import { PublishBudget } from "./publish-budget.js";
 import { PublishPipeline } from "./publish-pipeline.js";
 import { Retention } from "./retention.js";
-import { fromStorageError } from "./storage-errors.js";
-import { Topic } from "./topic.js";
-import { addPartitions, changedTopicMeta } from "./topic-update.js";
+import type { Topic } from "./topic.js";
+import { TopicAdmin } from "./topic-admin.js";
 import {
   type BrokerLimits,
   DEFAULT_LIMITS,
@@ -61,8 +57,6 @@ export class Broker {
   readonly #logger: Logger;
   readonly #writes: WriteQueue;
   readonly #acks: AckPersister;
-  /** Names being created, so concurrent creates of one name conflict. */
-  readonly #creating = new Set<string>();
   readonly #ids: IdCounters = { nextTopicId: 1, nextGroupId: 1 };
   #closing = false;
   readonly #closingController = new AbortController();
@@ -70,8 +64,8 @@ export class Broker {
   readonly #dedupe: DedupeIndex;
   readonly #retention: Retention;
   readonly #publisher: PublishPipeline;
-  /** Topic updates run one at a time, each checked against the one before. */
-  #topicUpdates: Promise<unknown> = Promise.resolve();
+  /** Creating, changing and deleting topics. */
+  readonly #admin: TopicAdmin;
   /** Consumer groups and the ways to consume them. */
   readonly groups: GroupManager;
   /** Bytes of publishes accepted and not yet durable; edges that can stop reading wait on it. */
@@ -114,17 +108,29 @@ export class Broker {
       dedupe: this.#dedupe,
       intervalMs: options.retentionIntervalMs ?? DEFAULT_RETENTION_INTERVAL_MS,
     });
-    this.groups = new GroupManager({
+    // What topic administration and the group manager both take from the broker.
+    const shared: Omit<GroupManagerDeps, "acks" | "publish"> = {
       clock: this.#clock,
       codec: this.#codec,
       logger: this.#logger,
       limits: this.limits,
       ids: this.#ids,
-      acks: this.#acks,
       topic: (name) => this.topic(name),
       write: (build) => this.#writes.write(build),
-      publish: (topic, messages) => this.publish(topic, messages),
       checkOpen: () => this.#checkOpen(),
+    };
+    this.#admin = new TopicAdmin({
+      ...shared,
+      topics: this.topics,
+      byId: this.#byId,
+      storage: this.#storage,
+      dedupe: this.#dedupe,
+      runRetention: () => this.#retention.runNow(),
+    });
+    this.groups = new GroupManager({
+      ...shared,
+      acks: this.#acks,
+      publish: (topic, messages) => this.publish(topic, messages),
     });
   }
 
@@ -151,7 +157,7 @@ export class Broker {
     });
     if (restored.scanned > 0) b.#logger.info(restored, "dedupe index rebuilt from the newest records");
     // Finish purges a crash interrupted.
-    b.#purgeInBackground();
+    b.#admin.purgeInBackground();
     b.#retention.start();
     return b;
   }
@@ -159,32 +165,8 @@ export class Broker {
   // ---- topics ----
 
   /** Creates a topic. */
-  async createTopic(name: string, settings: TopicSettings): Promise<Topic> {
-    this.#checkOpen();
-    const taken = this.topics.has(name) || this.#creating.has(name);
-    checkNewTopic(name, settings, this.limits, taken, this.topics.size, this.#creating.size);
-    const { partitions } = settings;
-    const meta: TopicMeta = {
-      id: this.#ids.nextTopicId++,
-      name,
-      partitions,
-      retentionMaxAgeMs: settings.retentionMaxAgeMs,
-      retentionMaxBytes: settings.retentionMaxBytes,
-      dedupeWindowMs: settings.dedupeWindowMs,
-      createdAt: this.#clock.now(),
-    };
-    this.#creating.add(name);
-    try {
-      await this.#writes.write((batch) => batch.putTopic(meta).setNextIds(this.#ids.nextTopicId, this.#ids.nextGroupId));
-    } finally {
-      this.#creating.delete(name);
-    }
-    const logs = Array.from({ length: partitions }, (_, p) => new PartitionLog(this.#storage, meta.id, p, { start: 0n, end: 0n }));
-    const topic = new Topic(meta, logs);
-    this.topics.set(name, topic);
-    this.#byId.set(meta.id, topic);
-    this.#logger.info({ topic: name, partitions }, "topic created");
-    return topic;
+  createTopic(name: string, settings: TopicSettings): Promise<Topic> {
+    return this.#admin.create(name, settings);
   }
 
   /** The topic named `name`. @throws not-found */
@@ -196,12 +178,8 @@ export class Broker {
   }
 
   /** Each partition's bounds (as `partitionInfo` gives them) with sizes and oldest publish times (GetTopic). @throws unavailable */
-  async describePartitions(topic: Topic): Promise<PartitionInfo[]> {
-    try {
-      return await describePartitions(this.#storage, this.#codec, topic);
-    } catch (err) {
-      throw fromStorageError(err);
-    }
+  describePartitions(topic: Topic): Promise<PartitionInfo[]> {
+    return this.#admin.describePartitions(topic);
   }
 
   /**
@@ -212,33 +190,7 @@ export class Broker {
    * @throws not-found; invalid-argument for fewer partitions or bad values
    */
   updateTopic(name: string, changes: TopicChanges): Promise<Topic> {
-    const update = this.#topicUpdates.then(() => this.#updateTopic(name, changes));
-    this.#topicUpdates = update.catch(() => undefined);
-    return update;
-  }
-
-  async #updateTopic(name: string, changes: TopicChanges): Promise<Topic> {
-    this.#checkOpen();
-    const topic = this.topic(name);
-    const before = topic.meta;
-    const meta = changedTopicMeta(before, changes, this.limits.maxPartitions);
-    await this.#writes.write((batch) => {
-      if (topic.deleted) throw new BrokerError("not-found", `topic ${name} does not exist`);
-      batch.putTopic(meta);
-    });
-    topic.meta = meta;
-    // Only now, with the count durable, may publishes reach the new partitions.
-    addPartitions(topic, meta.partitions, this.#storage);
-    if (meta.dedupeWindowMs === 0) this.#dedupe.clear(meta.id);
-    if (
-      meta.retentionMaxAgeMs !== before.retentionMaxAgeMs ||
-      meta.retentionMaxBytes !== before.retentionMaxBytes ||
-      meta.dedupeWindowMs !== before.dedupeWindowMs
-    ) {
-      void this.#retention.runNow();
-    }
-    this.#logger.info({ topic: name, partitions: meta.partitions }, "topic updated");
-    return topic;
+    return this.#admin.update(name, changes);
   }
 
   /** Runs a retention pass now; resolves when it ends (for tests and tools). */
@@ -248,30 +200,12 @@ export class Broker {
 
   /** Topics in name order after `after`, at most `limit`. */
   listTopics(after: string, limit: number): Topic[] {
-    const names = [...this.topics.keys()].filter((n) => n > after).sort();
-    return names.slice(0, limit).map((n) => this.topics.get(n)!);
+    return this.#admin.list(after, limit);
   }
 
   /** Deletes a topic with its groups; their streams end with `aborted`. */
-  async deleteTopic(name: string): Promise<void> {
-    this.#checkOpen();
-    const topic = this.topic(name);
-    topic.deleted = true;
-    this.topics.delete(name);
-    const groups = [...topic.groups.values()];
-    for (const g of groups) g.close(new BrokerError("aborted", `topic ${name} was deleted`));
-    await this.#writes.write((batch) => {
-      for (const g of groups) batch.deleteGroup(g.meta.id, topic.partitions.length);
-      batch.deleteTopic(topic.meta.id);
-    });
-    this.#byId.delete(topic.meta.id);
-    this.#dedupe.clear(topic.meta.id);
-    this.#logger.info({ topic: name }, "topic deleted");
-    this.#purgeInBackground();
-  }
-
-  #purgeInBackground(): void {
-    this.#storage.purgeDeleted().catch((err: unknown) => this.#logger.warn({ err }, "purging deleted topics failed"));
+  deleteTopic(name: string): Promise<void> {
+    return this.#admin.delete(name);
   }
 
   // ---- publishing ----

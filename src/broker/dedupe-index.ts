@@ -10,8 +10,21 @@
  * 96-bit hashes (`id-hash.ts`).
  */
 
+import * as ring from "./dedupe-columns.js";
 import { checkRingCapacity, DedupeTable } from "./dedupe-table.js";
 import { hashMessageId } from "./id-hash.js";
+
+// Module constants, not imports, in the publish path: V8 reads an import
+// through its module cell on every use (~1.5x slower in a tight loop).
+const DEAD = ring.DEAD;
+const TIME_SPAN = ring.TIME_SPAN;
+/** {@link DedupeIndex.add} refuses partitions past a u16 (`--max-partitions` is at most 65,536) and {@link DEAD}; `restore` skips them. */
+const MAX_PARTITION = 0xffff;
+
+/** Whether a slot can hold an entry of this topic and partition. */
+function fits(topicId: number, partition: number): boolean {
+  return topicId !== DEAD && partition <= MAX_PARTITION;
+}
 
 /** Where a message id was first stored, and when. */
 export interface DedupeHit {
@@ -19,45 +32,6 @@ export interface DedupeHit {
   readonly offset: bigint;
   /** Milliseconds since the epoch. */
   readonly timeMs: number;
-}
-
-/** Visits one live entry (see {@link DedupeIndex.forEach}). */
-export type DedupeVisitor = (
-  topicId: number,
-  h0: number,
-  h1: number,
-  h2: number,
-  partition: number,
-  offset: number,
-  timeMs: number,
-) => void;
-
-/** The smallest ring; it doubles as entries arrive, up to the cap. */
-const MIN_CAPACITY = 1024;
-
-/**
- * The topic of a dead slot (there is no alive column). The broker's topic
- * ids are u32 counted up from 1 (`nextTopicId` in `broker.ts`) and never get
- * this far; the index takes any other u32, 0 included.
- * {@link DedupeIndex.add} refuses it, and partitions past a u16
- * (`--max-partitions` is at most 65,536); {@link DedupeIndex.restore} skips
- * them.
- */
-const DEAD = 0xffff_ffff;
-const MAX_PARTITION = 0xffff;
-
-/** Times are kept as u32 ms from an epoch: a span of 2^32 ms (~49.7 days). */
-const TIME_SPAN = 2 ** 32;
-
-/** Whether a slot can hold an entry of this topic and partition. */
-function fits(topicId: number, partition: number): boolean {
-  return topicId !== DEAD && partition <= MAX_PARTITION;
-}
-
-function nextPowerOfTwo(n: number): number {
-  let p = MIN_CAPACITY;
-  while (p < n) p *= 2;
-  return p;
 }
 
 /**
@@ -72,15 +46,8 @@ function nextPowerOfTwo(n: number): number {
  * expired entries of other topics behind it until it expires or the cap
  * evicts it: they cost memory, never a wrong answer (lookups check times).
  *
- * Per ring slot: h0, h1, h2, topic (u32 each; topic {@link DEAD} marks a dead
- * slot), partition (u16), offset (f64), time (u32 ms from an epoch), and
- * two table slots of a u32 and a byte each (`dedupe-table.ts`): 40 bytes. Times are whole ms. The
- * epoch is set at the first entry to 2^31 ms (~24.9 days) before it, and
- * moved the same way when a time to store falls outside the 2^32 ms it can
- * express; live entries then outside it are dropped. They are over ~24.9
- * days older than the new time (or as far ahead, after the clock stepped
- * back that much), so expired under any window of at most a day
- * (`MAX_DEDUPE_WINDOW_MS`); lookups compare the absolute times.
+ * The ring's layout and its whole-ring passes are in `dedupe-columns.ts`;
+ * the publish path stays here, reading the columns from fields of its own.
  */
 export class DedupeIndex {
   // The ring, one column per field.
@@ -120,18 +87,13 @@ export class DedupeIndex {
     private readonly windowOf: (topicId: number) => number,
     private readonly onFull: () => void,
   ) {
-    this.#maxCapacity = nextPowerOfTwo(maxEntries);
+    this.#maxCapacity = ring.ringCapacity(maxEntries);
     // Fails now, not at the growth that would reach a ring the table cannot pack.
     checkRingCapacity(this.#maxCapacity);
-    this.#capacity = MIN_CAPACITY;
-    this.#h0 = new Uint32Array(this.#capacity);
-    this.#h1 = new Uint32Array(this.#capacity);
-    this.#h2 = new Uint32Array(this.#capacity);
-    this.#topic = new Uint32Array(this.#capacity);
-    this.#partition = new Uint16Array(this.#capacity);
-    this.#offset = new Float64Array(this.#capacity);
-    this.#time = new Uint32Array(this.#capacity);
-    this.#table = new DedupeTable(this.#capacity, this.#h0, this.#h1, this.#h2, this.#topic);
+    this.#capacity = ring.MIN_CAPACITY;
+    const cols = ring.newDedupeColumns(this.#capacity);
+    ({ h0: this.#h0, h1: this.#h1, h2: this.#h2, topic: this.#topic, partition: this.#partition, offset: this.#offset, time: this.#time } = cols);
+    this.#table = new DedupeTable(this.#capacity, cols.h0, cols.h1, cols.h2, cols.topic);
   }
 
   /** Live entries broker-wide. */
@@ -188,7 +150,7 @@ export class DedupeIndex {
 
   /** Sizes the ring for `n` more entries at once (before a restore), instead of doubling step by step. */
   reserve(n: number): void {
-    const capacity = nextPowerOfTwo(Math.min(this.#size + n, this.maxEntries));
+    const capacity = ring.ringCapacity(Math.min(this.#size + n, this.maxEntries));
     if (capacity > this.#capacity) this.#rebuild(capacity);
   }
 
@@ -225,14 +187,8 @@ export class DedupeIndex {
   }
 
   /** Visits the live entries, oldest first. */
-  forEach(visit: DedupeVisitor): void {
-    const mask = this.#capacity - 1;
-    for (let k = 0; k < this.#count; k++) {
-      const i = (this.#head + k) & mask;
-      const topicId = this.#topic[i]!;
-      if (topicId === DEAD) continue;
-      visit(topicId, this.#h0[i]!, this.#h1[i]!, this.#h2[i]!, this.#partition[i]!, this.#offset[i]!, this.#epoch + this.#time[i]!);
-    }
+  forEach(visit: ring.DedupeVisitor): void {
+    ring.visitLive(this.#columns(), this.#head, this.#count, this.#epoch, visit);
   }
 
   /** Puts the hash of the id in #hash, unless it is there already. */
@@ -272,18 +228,11 @@ export class DedupeIndex {
   /**
    * Moves the epoch to 2^31 ms before `timeMs`, re-expressing the live
    * entries' times from it and dropping those it cannot express (see the
-   * class comment).
+   * file comment of `dedupe-columns.ts`).
    */
   #rebase(timeMs: number): void {
     const epoch = timeMs - TIME_SPAN / 2;
-    const mask = this.#capacity - 1;
-    for (let k = 0; k < this.#count; k++) {
-      const i = (this.#head + k) & mask;
-      if (this.#topic[i] === DEAD) continue;
-      const t = this.#epoch + this.#time[i]! - epoch;
-      if (t >= 0 && t < TIME_SPAN) this.#time[i] = t;
-      else this.#kill(i);
-    }
+    ring.rebaseTimes(this.#columns(), this.#head, this.#count, this.#epoch, epoch, (i) => this.#kill(i));
     this.#epoch = epoch;
   }
 
@@ -328,38 +277,18 @@ export class DedupeIndex {
 
   /** Copies the live entries, oldest first, into a ring of `capacity` and rebuilds the table. */
   #rebuild(capacity: number): void {
-    const h0 = new Uint32Array(capacity);
-    const h1 = new Uint32Array(capacity);
-    const h2 = new Uint32Array(capacity);
-    const topic = new Uint32Array(capacity);
-    const partition = new Uint16Array(capacity);
-    const offset = new Float64Array(capacity);
-    const time = new Uint32Array(capacity);
-    const mask = this.#capacity - 1;
-    let n = 0;
-    for (let k = 0; k < this.#count; k++) {
-      const i = (this.#head + k) & mask;
-      if (this.#topic[i] === DEAD) continue;
-      h0[n] = this.#h0[i]!;
-      h1[n] = this.#h1[i]!;
-      h2[n] = this.#h2[i]!;
-      topic[n] = this.#topic[i]!;
-      partition[n] = this.#partition[i]!;
-      offset[n] = this.#offset[i]!;
-      time[n] = this.#time[i]!;
-      n++;
-    }
-    this.#h0 = h0;
-    this.#h1 = h1;
-    this.#h2 = h2;
-    this.#topic = topic;
-    this.#partition = partition;
-    this.#offset = offset;
-    this.#time = time;
+    const cols = ring.newDedupeColumns(capacity);
+    const n = ring.copyLive(this.#columns(), this.#head, this.#count, cols);
+    ({ h0: this.#h0, h1: this.#h1, h2: this.#h2, topic: this.#topic, partition: this.#partition, offset: this.#offset, time: this.#time } = cols);
     this.#capacity = capacity;
     this.#head = 0;
     this.#count = n;
-    this.#table = new DedupeTable(capacity, h0, h1, h2, topic);
+    this.#table = new DedupeTable(capacity, cols.h0, cols.h1, cols.h2, cols.topic);
     for (let i = 0; i < n; i++) this.#table.insert(i);
+  }
+
+  /** The current columns as one object, for the passes in `dedupe-columns.ts` (never on the publish path). */
+  #columns(): ring.DedupeColumns {
+    return { h0: this.#h0, h1: this.#h1, h2: this.#h2, topic: this.#topic, partition: this.#partition, offset: this.#offset, time: this.#time };
   }
 }

@@ -9,7 +9,8 @@
  * `topicId:u32 h0:u32 h1:u32 h2:u32 partition:u32 offset:f64 timeMs:f64`.
  */
 
-import type { DedupeIndex, DedupeVisitor } from "./dedupe-index.js";
+import type { DedupeVisitor } from "./dedupe-columns.js";
+import type { DedupeIndex } from "./dedupe-index.js";
 import type { Topic } from "./topic.js";
 
 /** "SDD1": bumped whenever the layout or the id hash changes. */
