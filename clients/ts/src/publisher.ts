@@ -1,12 +1,10 @@
 import { randomBytes } from "node:crypto";
-import type { ReconnectOptions } from "./backoff.js";
 import { BatchPart, BatchSend, wireBatch } from "./batch-send.js";
 import { Batcher } from "./batcher.js";
-import type { OpenStream, StreamHandle } from "./bidi-stream.js";
 import { ByteBudget } from "./byte-budget.js";
 import { Code, isCode } from "./code.js";
 import { StatusChannel, type ConnectionStatus } from "./connection-status.js";
-import type { PublishStreamRequest, PublishStreamResponse } from "./gen/sluice/v1/broker_pb.js";
+import type { PublishStreamResponse } from "./gen/sluice/v1/broker_pb.js";
 import type { PublishMessage } from "./gen/sluice/v1/message_pb.js";
 import { Linger } from "./linger.js";
 import type { Logger } from "./logger.js";
@@ -22,18 +20,15 @@ import {
   settledThrough,
   type Pending,
 } from "./pending-send.js";
+import { PublishConnection, type PublishConnectionDeps } from "./publish-connection.js";
 import { publisherSettings, type PublisherOptions } from "./publisher-options.js";
-import { Reconnector } from "./reconnector.js";
-import { RequestWindow } from "./request-window.js";
+import type { SealedRequest } from "./request-window.js";
 import { SendBatchError } from "./send-batch-error.js";
 import { SettleSequence } from "./settle-sequence.js";
 import { SluiceError } from "./sluice-error.js";
 
 /** @internal */
-export interface PublisherDeps {
-  open: OpenStream<PublishStreamRequest, PublishStreamResponse>;
-  reconnect: ReconnectOptions;
-  logger: Logger;
+export interface PublisherDeps extends PublishConnectionDeps {
   onClosed?: () => void;
 }
 
@@ -64,18 +59,11 @@ export class Publisher {
   readonly #budget: ByteBudget<Pending>;
   readonly #batcher: Batcher<Pending>;
   readonly #status = new StatusChannel();
-  readonly #reconnector: Reconnector;
+  readonly #connection: PublishConnection;
   /** Automatic ids are this prefix (with its dash) and a counter in base 36. */
   readonly #idPrefix = `${randomBytes(6).toString("base64url")}-`;
   #idCounter = 0;
   readonly #linger: Linger;
-  readonly #window = new RequestWindow();
-  #stream: StreamHandle<PublishStreamRequest> | undefined;
-  #token: object | undefined;
-  #writable = false;
-  #answered = false;
-  #ending: (() => void) | undefined;
-  #nextRequestId = 1n;
   readonly #sequence = new SettleSequence();
   #state: "open" | "closing" | "closed" = "open";
   #closing: Promise<void> | undefined;
@@ -91,7 +79,13 @@ export class Publisher {
     this.#partBytes = Math.min(settings.maxBatchBytes, settings.maxUnconfirmedBytes);
     this.#budget = new ByteBudget(settings.maxUnconfirmedBytes, (p) => this.#accept(p));
     this.#batcher = new Batcher(settings.maxBatchMessages, settings.maxBatchBytes, (entries, bytes, count) => this.#seal(entries, bytes, count));
-    this.#reconnector = new Reconnector(deps.reconnect, this.#status, deps.logger, { topic, role: "publisher" });
+    this.#connection = new PublishConnection(
+      topic,
+      deps,
+      this.#status,
+      (sealed, response) => this.#settle(sealed, response),
+      (error) => this.#failAll(error),
+    );
   }
 
   /**
@@ -212,18 +206,7 @@ export class Publisher {
   async #close(): Promise<void> {
     this.#state = "closing";
     await this.flush();
-    this.#reconnector.cancel();
-    const stream = this.#stream;
-    if (stream) {
-      // A broker that never ends the stream must not hold close() forever.
-      let timer: NodeJS.Timeout | undefined;
-      await new Promise<void>((resolve) => {
-        this.#ending = resolve;
-        stream.end();
-        timer = setTimeout(() => stream.cancel(), 5000);
-      });
-      clearTimeout(timer);
-    }
+    await this.#connection.end();
     this.#state = "closed";
     this.#status.end();
     this.#deps.onClosed?.();
@@ -243,69 +226,13 @@ export class Publisher {
 
   #seal(entries: Pending[], bytes: number, count: number): void {
     this.#linger.cancel();
-    const requestId = this.#nextRequestId++;
-    const request: PublishStreamRequest = {
-      $typeName: "sluice.v1.PublishStreamRequest",
-      requestId,
-      topic: this.topic,
-      messages: messagesOf(entries, count),
-    };
-    this.#window.push({ entries, bytes, request });
-    this.#pump();
+    this.#connection.send(entries, bytes, messagesOf(entries, count));
   }
 
-  #pump(): void {
-    const stream = this.#stream;
-    if (!stream) {
-      if (this.#window.queued > 0) this.#reconnector.schedule(() => this.#connect());
-      return;
-    }
-    while (this.#writable) {
-      const sealed = this.#window.writeNext();
-      if (sealed === undefined) return;
-      this.#writable = stream.write(sealed.request);
-    }
-  }
-
-  #connect(): void {
-    if (this.#stream || this.#state === "closed") return;
-    const token = {};
-    this.#token = token;
-    this.#answered = false;
-    this.#writable = true;
-    try {
-      this.#stream = this.#open(token);
-    } catch (err) {
-      this.#onClose(SluiceError.from(err));
-      return;
-    }
-    this.#pump();
-  }
-
-  #open(token: object): StreamHandle<PublishStreamRequest> {
-    return this.#deps.open({
-      onMessage: (m) => this.#token === token && this.#onResponse(m),
-      onDrain: () => {
-        if (this.#token !== token) return;
-        this.#writable = true;
-        this.#pump();
-      },
-      onClose: (err) => this.#token === token && this.#onClose(err),
-    });
-  }
-
-  #onResponse(response: PublishStreamResponse): void {
-    if (!this.#answered) {
-      this.#answered = true;
-      this.#reconnector.succeeded();
-    }
-    const batch = this.#window.answered(response.requestId);
-    if (batch === undefined) {
-      this.#deps.logger.warn({ topic: this.topic, requestId: String(response.requestId) }, "sluice response for an unknown request");
-      return;
-    }
-    const { entries } = batch;
-    const sent = batch.request.messages.length;
+  /** Settles the sends of `sealed` as the broker's `response` to it says. */
+  #settle(sealed: SealedRequest, response: PublishStreamResponse): void {
+    const { entries } = sealed;
+    const sent = sealed.request.messages.length;
     if (response.error) {
       const { code, message } = response.error;
       failEach(entries, new SluiceError(isCode(code) && code !== Code.Ok ? code : Code.Unknown, message));
@@ -315,33 +242,13 @@ export class Publisher {
       confirmEach(entries, response.results);
     }
     this.#sequence.settled(settledThrough(entries[entries.length - 1] as Pending));
-    this.#budget.release(batch.bytes);
-  }
-
-  #onClose(error: SluiceError | undefined): void {
-    this.#stream = undefined;
-    this.#token = undefined;
-    this.#writable = false;
-    // Unconfirmed requests go first, in their original order, to be resent.
-    this.#window.requeue();
-    const ending = this.#ending;
-    if (ending && this.#window.queued === 0) {
-      this.#ending = undefined;
-      ending();
-      return;
-    }
-    const cause = error ?? new SluiceError(Code.Unavailable, "the broker ended the publish stream");
-    if (this.#reconnector.failed(cause)) {
-      if (this.#window.queued > 0) this.#reconnector.schedule(() => this.#connect());
-    } else {
-      this.#failAll(cause);
-    }
+    this.#budget.release(sealed.bytes);
   }
 
   /** Rejects everything pending, in call order. */
   #failAll(error: SluiceError): void {
     this.#linger.cancel();
-    const batches = this.#window.takeAll();
+    const batches = this.#connection.takeAll();
     const open = this.#batcher.take();
     const waiting = this.#budget.takeWaiting();
     let released = 0;
