@@ -55,9 +55,18 @@ export class GoLoadGenerator {
     return new GoLoadGenerator(binary, goVersion, messageIds);
   }
 
-  /** `count` messages over one PublishStream, pipelined in batches as the TypeScript Publisher does. */
+  /**
+   * `count` messages over one PublishStream through the generated stub, not
+   * the Go client's Publisher: pipelined in batches as the TypeScript
+   * Publisher sends them.
+   */
   publishBatched(address: string, topic: string, size: number, count: number): Promise<number> {
     return this.#run(address, ["-mode", "batched", "-topic", topic, "-size", String(size), "-count", String(count), ...this.#ids()]);
+  }
+
+  /** `count` messages through one Go Publisher, in `SendBatch` calls of 1,000 with at most 100,000 messages in calls not yet returned. */
+  publishSendBatch(address: string, topic: string, size: number, count: number): Promise<number> {
+    return this.#run(address, ["-mode", "send-batch", "-topic", topic, "-size", String(size), "-count", String(count), ...this.#ids()]);
   }
 
   /** `callers` goroutines, each awaiting one unary Publish of one message at a time, for `seconds`. */

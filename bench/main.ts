@@ -35,7 +35,7 @@ async function main(): Promise<number> {
   const t0 = performance.now();
   // Built before any broker starts, so that the compiler does not share the cores with a measurement.
   let go: GoLoadGenerator | undefined;
-  const goRows = options.only.has("publish-batched") || options.only.has("publish-single") || (options.goConsume && options.only.has("consume"));
+  const goRows = options.only.has("publish-batched") || options.only.has("publish-send-batch") || options.only.has("publish-single") || (options.goConsume && options.only.has("consume"));
   if (options.goClient && goRows) {
     const built = await GoLoadGenerator.build(options.messageIds);
     if (typeof built === "string") results.note(built);

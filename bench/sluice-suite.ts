@@ -147,6 +147,7 @@ export async function runSluice(o: BenchOptions, results: Results, go?: GoLoadGe
         // the same workload for the peers' figures (batched publish), another call.
         if (has("publish-send-batch")) {
           series.push({ m: { ...m, label: LABELS.publishSendBatch, extra: { call: "sendBatch" } }, f: () => publishSendBatch(client, topic, payloads, count) });
+          if (go) series.push({ m: { ...m, label: LABELS.goClient(LABELS.publishSendBatch), extra: { ...GO_CLIENT, call: "SendBatch" } }, f: () => go.publishSendBatch(broker.address, topic, size, count) });
         }
         const [rate] = await measureInterleaved(results, broker, series, o.runs);
         if (has("publish-batched")) publishRate.set(size, rate!);

@@ -1,10 +1,13 @@
 // Command sluice-bench-go is the Go load generator of `npm run bench`: it
-// drives one workload against a running broker through the Go client and
-// prints one JSON line, {"mode", "count", "seconds", "msgPerSec"}, on stdout.
+// drives one workload against a running broker through the Go client (mode
+// batched through its generated PublishStream stub, the others through its
+// API) and prints one JSON line, {"mode", "count", "seconds", "msgPerSec"},
+// on stdout.
 // The TypeScript bench builds it, runs it once per run and parses that line;
 // it is the Sluice side of a like-for-like comparison with `nats bench`.
 //
 //	sluice-bench-go -addr 127.0.0.1:50051 -mode batched -topic t -size 100 -count 1000000
+//	sluice-bench-go -addr 127.0.0.1:50051 -mode send-batch -topic t -size 100 -count 1000000
 //	sluice-bench-go -addr 127.0.0.1:50051 -mode unary -topic t -size 100 -callers 64 -seconds 3
 //	sluice-bench-go -addr 127.0.0.1:50051 -mode publisher -topic t -size 100 -callers 64 -seconds 3
 //	sluice-bench-go -addr 127.0.0.1:50051 -mode consume -topic t -group g -streams 4 -count 1000000
@@ -36,11 +39,11 @@ type result struct {
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:50051", "broker address")
-	mode := flag.String("mode", "", "batched, unary, publisher or consume")
+	mode := flag.String("mode", "", "batched, send-batch, unary, publisher or consume")
 	topic := flag.String("topic", "", "topic (must exist)")
 	group := flag.String("group", "", "consumer group (consume; a new one)")
 	size := flag.Int("size", 100, "payload bytes (publish)")
-	count := flag.Int64("count", 1_000_000, "messages to publish (batched) or to consume")
+	count := flag.Int64("count", 1_000_000, "messages to publish (batched, send-batch) or to consume")
 	seconds := flag.Float64("seconds", 3, "length of the run (unary, publisher)")
 	callers := flag.Int("callers", 64, "concurrent callers (unary, publisher)")
 	streams := flag.Int("streams", 4, "subscriptions of the group (consume)")
@@ -67,6 +70,8 @@ func main() {
 	switch *mode {
 	case "batched":
 		res, err = publishBatched(ctx, client, *topic, payloads(*size), *count, idSource(*ids))
+	case "send-batch":
+		res, err = publishSendBatch(ctx, client, *topic, payloads(*size), *count, *ids)
 	case "unary":
 		res, err = publishUnary(ctx, client, *topic, payloads(*size), *callers, time.Duration(*seconds*float64(time.Second)), idSource(*ids))
 	case "publisher":
@@ -74,7 +79,7 @@ func main() {
 	case "consume":
 		res, err = consumeAck(ctx, client, *topic, *group, *streams, *count)
 	default:
-		err = fmt.Errorf("-mode must be batched, unary, publisher or consume; got %q", *mode)
+		err = fmt.Errorf("-mode must be batched, send-batch, unary, publisher or consume; got %q", *mode)
 	}
 	if err != nil {
 		fail(err)

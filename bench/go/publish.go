@@ -179,3 +179,65 @@ func publishViaPublisher(ctx context.Context, client *sluice.Client, topic strin
 		return err
 	}, "Publisher.Send")
 }
+
+// sendBatchSize is the messages of one SendBatch call in publishSendBatch,
+// as the TypeScript row's SEND_BATCH_SIZE.
+const sendBatchSize = 1000
+
+// publishSendBatch sends count messages through one Publisher (the client's
+// defaults; its automatic ids unless ids is false) in SendBatch calls of
+// sendBatchSize messages, and returns when the last call has returned: the
+// Go client's Publisher as an application with its messages in hand uses it.
+// SendBatch waits for its confirmations, so each call runs in a goroutine of
+// its own, and at most window messages are in calls that have not returned,
+// the TypeScript row's bound on unsettled sendBatch promises. Timed from
+// creating the publisher, as the TypeScript workload is.
+func publishSendBatch(ctx context.Context, client *sluice.Client, topic string, payloads [][]byte, count int64, ids bool) (result, error) {
+	p, err := client.Publisher(topic, sluice.WithAutoMessageID(ids))
+	if err != nil {
+		return result{}, err
+	}
+	defer p.Close(ctx)
+	var (
+		failed   atomic.Bool
+		firstErr error
+		once     sync.Once
+		wg       sync.WaitGroup
+	)
+	// A slot per call in flight. The TypeScript row waits until half of its
+	// window is confirmed to spare a wake-up per confirmation; a channel slot
+	// is cheap, so here the next call goes as soon as one returns.
+	slots := make(chan struct{}, window/sendBatchSize)
+	t0 := time.Now()
+	for sent := int64(0); sent < count && !failed.Load(); sent += sendBatchSize {
+		batch := batchOf(payloads, sent, min(sendBatchSize, count-sent))
+		slots <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := p.SendBatch(ctx, batch); err != nil {
+				once.Do(func() { firstErr = err })
+				failed.Store(true)
+			}
+			<-slots
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(t0)
+	if firstErr != nil {
+		return result{}, fmt.Errorf("Publisher.SendBatch: %w", firstErr)
+	}
+	return result{Count: count, Seconds: elapsed.Seconds()}, nil
+}
+
+// batchOf is n messages with payloads start, start+1, ... (cycling through
+// payloads), a new slice each time, since the publisher keeps the messages
+// until the broker answers.
+func batchOf(payloads [][]byte, start, n int64) []sluice.Message {
+	batch := make([]sluice.Message, n)
+	mask := int64(len(payloads) - 1)
+	for j := range batch {
+		batch[j] = sluice.Message{Payload: payloads[(start+int64(j))&mask]}
+	}
+	return batch
+}
