@@ -64,9 +64,8 @@ export function handlePublishStream(broker: Broker, logger: Logger, call: Call):
       const { response } = slots.shift()!;
       if (!call.write(response!)) blocked = true;
     }
-    if (slots.length > 0) readMore();
-    else if (ended) finish();
-    else if (shuttingDown) finish(new BrokerError("unavailable", "the broker is shutting down; reconnect"));
+    if (slots.length === 0 && ended) finish();
+    else if (slots.length === 0 && shuttingDown) finish(new BrokerError("unavailable", "the broker is shutting down; reconnect"));
     else readMore();
   };
 
