@@ -104,6 +104,11 @@ export class GroupDispatcher {
     const now = this.deps.clock.now();
     const ignored: Position[] = [];
     let acked = 0;
+    // A lease that goes wakes its holder (`HeldLeases.onFreed`); the other
+    // streams only care when that lifts the group's own credit limit or an
+    // ordered key is released.
+    const wasFull = this.group.inFlight >= this.deps.maxInFlight;
+    let unleased = false;
     let freed = false;
     // Acked offsets reach the ack sets as runs of consecutive offsets (a
     // stream acks its batches in order), not one range operation each.
@@ -118,7 +123,7 @@ export class GroupDispatcher {
       if (lease !== undefined) {
         this.#unlease(lease);
         key = lease.key;
-        freed = true;
+        unleased = true;
       } else if (gp !== undefined) {
         key = gp.waiting.get(pos.offset)?.key ?? gp.deadLettering.get(pos.offset);
         gp.waiting.delete(pos.offset);
@@ -150,7 +155,7 @@ export class GroupDispatcher {
     }
     if (run !== undefined) run.acks.addRange(runStart, runStart + BigInt(runLength));
     const durable = acked > 0 ? this.deps.persist(this.group, wantDurable) : wantDurable ? Promise.resolve() : undefined;
-    if (freed) this.changed.notify();
+    if (freed || (unleased && wasFull)) this.changed.notify();
     return { acked, ignored, durable };
   }
 

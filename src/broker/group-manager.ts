@@ -48,7 +48,7 @@ export interface GroupManagerDeps {
 export interface SubscribeOptions {
   readonly topic: string;
   readonly group: string;
-  /** 0 means the default (1000). */
+  /** 0 means the default ({@link DEFAULT_MAX_IN_FLIGHT}). */
   readonly maxInFlight: number;
   /** Used only when the group is created by this call. */
   readonly start?: StartPosition | undefined;

@@ -97,9 +97,13 @@ export class Group {
     return n;
   }
 
-  /** Resolves when anything a waiting subscription may care about changed. */
-  changed(signal: AbortSignal): Promise<void> {
-    return this.#changed.wait(signal);
+  /**
+   * Calls `wake` once, on the turn after anything changed that a subscription
+   * with credit may be waiting for: new records, due redeliveries, released
+   * keys, group credit, membership, settings, closing.
+   */
+  onChange(wake: () => void): void {
+    this.#changed.onNotify(wake);
   }
 
   /** The log of partition `p` grew. */

@@ -3,11 +3,14 @@ import type { LinkedLease } from "./linked-lease.js";
 /**
  * The leases one subscription holds: an intrusive doubly-linked list through
  * the leases' `held*` links, so adding and removing is O(1) with no hash
- * entry. A lease is in at most one such list (its holder's).
+ * entry. A lease is in at most one such list (its holder's). A holder out
+ * of credit waits on {@link onFreed}: only its own leases can give it more,
+ * so an ack wakes the one stream it freed, not every stream of the group.
  */
 export class HeldLeases implements Iterable<LinkedLease> {
   #head: LinkedLease | null = null;
   #size = 0;
+  #onFreed: Array<() => void> = [];
 
   /** How many leases are held. */
   get size(): number {
@@ -32,6 +35,20 @@ export class HeldLeases implements Iterable<LinkedLease> {
     if (next !== null) next.heldPrev = prev;
     lease.heldPrev = lease.heldNext = null;
     this.#size--;
+    if (this.#onFreed.length > 0) {
+      const ws = this.#onFreed;
+      this.#onFreed = [];
+      for (const w of ws) w();
+    }
+  }
+
+  /**
+   * Calls `wake` once, synchronously, when the next lease is removed. It
+   * runs in the middle of whatever removes it (an ack of many positions), so
+   * it should only schedule work, e.g. resolve a promise.
+   */
+  onFreed(wake: () => void): void {
+    this.#onFreed.push(wake);
   }
 
   /** The leases, newest first; removing the current one while iterating is safe. */

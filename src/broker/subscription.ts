@@ -42,8 +42,10 @@ const MAX_BATCH_MESSAGES = 1000;
 export class Subscription implements AsyncIterable<DeliveryBatch> {
   /** Messages leased to this subscription (the group adds and removes them). */
   readonly leases = new HeldLeases();
-  readonly #abort = new AbortController();
+  #closed = false;
   #error: BrokerError | undefined;
+  /** Wakes the calls of {@link next} now waiting (more than one only for Fetch). */
+  readonly #waiting = new Set<() => void>();
 
   constructor(
     readonly group: Group,
@@ -55,7 +57,7 @@ export class Subscription implements AsyncIterable<DeliveryBatch> {
   }
 
   get closed(): boolean {
-    return this.#abort.signal.aborted;
+    return this.#closed;
   }
 
   /** Acknowledges positions (see {@link Group.ack}); undefined once closed. */
@@ -82,8 +84,9 @@ export class Subscription implements AsyncIterable<DeliveryBatch> {
    */
   close(error?: BrokerError): void {
     if (this.closed) return;
+    this.#closed = true;
     this.#error = error;
-    this.#abort.abort();
+    for (const wake of [...this.#waiting]) wake();
     this.group.detach(this);
   }
 
@@ -104,7 +107,6 @@ export class Subscription implements AsyncIterable<DeliveryBatch> {
    * close error, if any. `max` caps the batch size.
    */
   async next(max = MAX_BATCH_MESSAGES, until?: AbortSignal): Promise<DeliveryBatch | null> {
-    const signal = until === undefined ? this.#abort.signal : AbortSignal.any([this.#abort.signal, until]);
     for (;;) {
       if (this.closed) {
         if (this.#error) throw this.#error;
@@ -119,9 +121,31 @@ export class Subscription implements AsyncIterable<DeliveryBatch> {
           continue;
         }
       }
-      if (signal.aborted) return null;
-      await this.group.changed(signal);
+      if (until?.aborted) return null;
+      await this.#wait(credit > 0, until);
     }
+  }
+
+  /**
+   * Waits until taking may succeed: with credit, for the group to change;
+   * without, for one of its own leases to go (an ack elsewhere in the group
+   * cannot help it, so it does not wake it). Also ends on close or `until`.
+   */
+  #wait(hasCredit: boolean, until: AbortSignal | undefined): Promise<void> {
+    return new Promise((resolve) => {
+      let done = false;
+      const wake = () => {
+        if (done) return;
+        done = true;
+        this.#waiting.delete(wake);
+        until?.removeEventListener("abort", wake);
+        resolve();
+      };
+      this.#waiting.add(wake);
+      until?.addEventListener("abort", wake, { once: true });
+      if (hasCredit) this.group.onChange(wake);
+      else this.leases.onFreed(wake);
+    });
   }
 
   /** Reads the values of redeliveries; drops messages whose record is gone. */
