@@ -86,8 +86,8 @@ export class PublishPipeline {
     const records: StoredRecord[] = new Array(messages.length);
     /** 1 where a message repeats an id seen within the dedupe window. */
     let duplicates: Uint8Array | undefined;
-    /** Indexes of the messages whose ids this publish added to the index; withdrawn if its write fails. */
-    let added: number[] | undefined;
+    /** 1 where this publish added the message's id to the index; withdrawn if its write fails. */
+    let added: Uint8Array | undefined;
     this.deps.writes.submit({
       build: (batch) => {
         if (topic.deleted) throw new BrokerError("not-found", `topic ${topic.name} does not exist`);
@@ -117,7 +117,7 @@ export class PublishPipeline {
           if (dedupe) {
             // No write of its own: the id is in the record, and the index is saved at shutdown.
             this.deps.dedupe.add(id, m.messageId, log.partition, offset, now);
-            (added ??= []).push(i);
+            (added ??= new Uint8Array(messages.length))[i] = 1;
           }
         }
       },
@@ -126,7 +126,9 @@ export class PublishPipeline {
         if (err !== undefined) {
           for (const p of new Set(parts)) topic.partitions[p]!.rollback();
           if (added !== undefined) {
-            for (const i of added) this.deps.dedupe.withdraw(topic.meta.id, messages[i]!.messageId, parts[i]!, records[i]!.offset);
+            for (let i = 0; i < added.length; i++) {
+              if (added[i] === 1) this.deps.dedupe.withdraw(topic.meta.id, messages[i]!.messageId, parts[i]!, records[i]!.offset);
+            }
           }
           if (!(err instanceof BrokerError)) this.deps.logger.error({ err, topic: topic.name }, "publish write failed");
           return reject(fromStorageError(err));
