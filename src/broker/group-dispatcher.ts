@@ -105,10 +105,9 @@ export class GroupDispatcher {
     const ignored: Position[] = [];
     let acked = 0;
     // A lease that goes wakes its holder (`HeldLeases.onFreed`); the other
-    // streams only care when that lifts the group's own credit limit or an
-    // ordered key is released.
-    const wasFull = this.group.inFlight >= this.deps.maxInFlight;
-    let unleased = false;
+    // streams only care when that lifts the group's own credit limit or a
+    // released key lets a parked message go.
+    let unleased = 0;
     let freed = false;
     // Acked offsets reach the ack sets as runs of consecutive offsets (a
     // stream acks its batches in order), not one range operation each.
@@ -123,7 +122,7 @@ export class GroupDispatcher {
       if (lease !== undefined) {
         this.#unlease(lease);
         key = lease.key;
-        unleased = true;
+        unleased++;
       } else if (gp !== undefined) {
         key = gp.waiting.get(pos.offset)?.key ?? gp.deadLettering.get(pos.offset);
         gp.waiting.delete(pos.offset);
@@ -146,16 +145,13 @@ export class GroupDispatcher {
         runNext = o + 1;
       }
       gp.settled(pos.offset);
-      if (key !== "") {
-        gp.releaseKey(key, pos.offset, now);
-        freed = true;
-      }
+      if (key !== "" && gp.releaseKey(key, pos.offset, now)) freed = true;
       gp.dirty = true;
       acked++;
     }
     if (run !== undefined) run.acks.addRange(runStart, runStart + BigInt(runLength));
     const durable = acked > 0 ? this.deps.persist(this.group, wantDurable) : wantDurable ? Promise.resolve() : undefined;
-    if (freed || (unleased && wasFull)) this.changed.notify();
+    if (freed || (unleased > 0 && this.group.inFlight + unleased >= this.deps.maxInFlight)) this.changed.notify();
     return { acked, ignored, durable };
   }
 

@@ -158,10 +158,13 @@ export class GroupPartition {
   /**
    * The message at `offset` no longer holds `key` (acked or dead-lettered):
    * the next parked message of the key, if any, becomes deliverable.
+   * Returns whether one did.
    */
-  releaseKey(key: string, offset: bigint, now: number): void {
+  releaseKey(key: string, offset: bigint, now: number): boolean {
     const next = this.keys.release(key, offset, now);
-    if (next !== undefined) this.giveBack(next, this.#restoredAttempts.get(next) ?? 0, key, now);
+    if (next === undefined) return false;
+    this.giveBack(next, this.#restoredAttempts.get(next) ?? 0, key, now);
+    return true;
   }
 
   /** Frees every parked message (the group stopped being ordered). */
