@@ -191,7 +191,7 @@ const sendBatchSize = 1000
 // SendBatch waits for its confirmations, so each call runs in a goroutine of
 // its own, and at most window messages are in calls that have not returned,
 // the TypeScript row's bound on unsettled sendBatch promises. Timed from
-// creating the publisher, as the TypeScript workload is.
+// just after the publisher is created, as the TypeScript workload is.
 func publishSendBatch(ctx context.Context, client *sluice.Client, topic string, payloads [][]byte, count int64, ids bool) (result, error) {
 	p, err := client.Publisher(topic, sluice.WithAutoMessageID(ids))
 	if err != nil {
