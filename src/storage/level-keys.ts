@@ -6,7 +6,9 @@
  * - `0x00 kind ...`: metadata (topics, groups, id counters, tombstones of
  *   deleted topics, the format marker, the dedupe snapshot file's length);
  *   small and rarely written.
- * - `0x01 topicId:u32 partition:u32 offset:u64`: log records (17 bytes).
+ * - `0x01 topicId:u32 partition:u32 offset:u64`: log records of format v1,
+ *   one per key (17 bytes). Still read, never written: a data directory of
+ *   v1 keeps them until retention or a topic's deletion removes them.
  * - `0x02 groupId:u32 partition:u32`: a group's state in one partition.
  * - `0x03 ...`: dedupe entries of earlier versions, one per message; deleted
  *   at start (see `LEGACY_DEDUPE_RANGE`).
@@ -15,17 +17,27 @@
  * - `0x05 ...`: the dedupe snapshot of an earlier version, in chunks;
  *   deleted at start (see `LEGACY_DEDUPE_SNAPSHOT_RANGE`). The snapshot is now
  *   a file (`dedupe-snapshot-file.ts`) whose length is kept in the metadata.
+ * - `0x06 topicId:u32 partition:u32 lastOffset:u64`: log packs (17 bytes):
+ *   a run of records at consecutive offsets ending at `lastOffset`, in one
+ *   value (`record-pack.ts`). Keyed by the last offset so that the pack
+ *   holding offset `o` is the first key at or after `o`'s.
  * - `0xff`: never written; an empty range to compact (see {@link UNUSED_KEY}).
  *
  * Callers validate ids and offsets before building keys (see `validate.ts`).
  */
 
 const META = 0x00;
-const RECORD = 0x01;
+/** The log keyspace of format v1: one record per key. */
+export const RECORDS_V1 = 0x01;
 const GROUP_STATE = 0x02;
 const LEGACY_DEDUPE = 0x03;
 const END_FLOOR = 0x04;
 const LEGACY_DEDUPE_SNAPSHOT = 0x05;
+/** The log keyspace of packs of records. */
+export const PACKS = 0x06;
+
+/** A log keyspace: {@link RECORDS_V1} or {@link PACKS}; both key by topic, partition and an offset. */
+export type LogSpace = typeof RECORDS_V1 | typeof PACKS;
 
 const META_TOPIC = 0x01;
 const META_GROUP = 0x02;
@@ -33,7 +45,7 @@ const META_NEXT_IDS = 0x03;
 const META_DELETED_TOPIC = 0x04;
 const META_DEDUPE_SNAPSHOT = 0x05;
 
-/** Length of a record key. */
+/** Length of a log key (a record's or a pack's). */
 export const RECORD_KEY_LENGTH = 17;
 
 const TWO_POW_32 = 0x1_0000_0000;
@@ -64,21 +76,21 @@ function readU32(key: Uint8Array, at: number): number {
   return ((key[at] << 24) | (key[at + 1] << 16) | (key[at + 2] << 8) | key[at + 3]) >>> 0;
 }
 
-/** Builds the key of one record. */
-export function recordKey(topicId: number, partition: number, offset: bigint): Uint8Array {
+/** Builds the log key of `offset` in keyspace `space`. */
+export function logKey(space: LogSpace, topicId: number, partition: number, offset: bigint): Uint8Array {
   const key = new Uint8Array(RECORD_KEY_LENGTH);
-  writeRecordKey(key, topicId, partition, offset);
+  writeLogKey(key, space, topicId, partition, offset);
   return key;
 }
 
 /**
- * Writes the key of one record into `key` ({@link RECORD_KEY_LENGTH} bytes),
- * so that a batch of writes can reuse one buffer. Called once per published
- * message: offsets below 2^53 (all of them, in practice) are split with
+ * Writes the log key of `offset` in keyspace `space` into `key`
+ * ({@link RECORD_KEY_LENGTH} bytes), so that a batch of writes can reuse one
+ * buffer. Offsets below 2^53 (all of them, in practice) are split with
  * number arithmetic instead of bigint shifts, which would allocate.
  */
-export function writeRecordKey(key: Uint8Array, topicId: number, partition: number, offset: bigint): void {
-  key[0] = RECORD;
+export function writeLogKey(key: Uint8Array, space: LogSpace, topicId: number, partition: number, offset: bigint): void {
+  key[0] = space;
   writeU32(key, 1, topicId);
   writeU32(key, 5, partition);
   if (offset <= MAX_EXACT) {
@@ -91,8 +103,8 @@ export function writeRecordKey(key: Uint8Array, topicId: number, partition: numb
   }
 }
 
-/** The offset a record key holds. */
-export function recordKeyOffset(key: Uint8Array): bigint {
+/** The offset a log key holds (a record's, or a pack's last). */
+export function logKeyOffset(key: Uint8Array): bigint {
   const high = readU32(key, 9);
   const low = readU32(key, 13);
   // One bigint allocation in the common case instead of three.
@@ -100,34 +112,37 @@ export function recordKeyOffset(key: Uint8Array): bigint {
   return (BigInt(high) << 32n) | BigInt(low);
 }
 
-function recordPrefixKey(topicId: number, partition: number, fill: number): Uint8Array {
+function logPrefixKey(space: LogSpace, topicId: number, partition: number, fill: number): Uint8Array {
   const key = new Uint8Array(RECORD_KEY_LENGTH).fill(fill, 9);
-  key[0] = RECORD;
+  key[0] = space;
   writeU32(key, 1, topicId);
   writeU32(key, 5, partition);
   return key;
 }
 
-/** The keys of a partition's records at offsets >= `from`. */
-export function partitionRecordRange(topicId: number, partition: number, from = 0n): KeyRange {
+/** The log keys of a partition in `space` at offsets >= `from`. */
+export function partitionLogRange(space: LogSpace, topicId: number, partition: number, from = 0n): KeyRange {
   return {
-    gte: from === 0n ? recordPrefixKey(topicId, partition, 0) : recordKey(topicId, partition, from),
+    gte: from === 0n ? logPrefixKey(space, topicId, partition, 0) : logKey(space, topicId, partition, from),
     // The largest possible key of the partition; using `lte` avoids computing
     // a successor that would overflow at partition 2^32 - 1.
-    lte: recordPrefixKey(topicId, partition, 0xff),
+    lte: logPrefixKey(space, topicId, partition, 0xff),
   };
 }
 
-/** The keys of every record of a topic, in all its partitions. */
-export function topicRecordRange(topicId: number): KeyRange {
+/** The log keys in `space` of a topic, in all its partitions. */
+export function topicLogRange(space: LogSpace, topicId: number): KeyRange {
   const gte = new Uint8Array(RECORD_KEY_LENGTH);
-  gte[0] = RECORD;
+  gte[0] = space;
   writeU32(gte, 1, topicId);
   const lte = new Uint8Array(RECORD_KEY_LENGTH).fill(0xff, 5);
-  lte[0] = RECORD;
+  lte[0] = space;
   writeU32(lte, 1, topicId);
   return { gte, lte };
 }
+
+/** Every key of the v1 log keyspace. */
+export const RECORDS_V1_RANGE: PrefixRange = { gte: Uint8Array.of(RECORDS_V1), lt: Uint8Array.of(RECORDS_V1 + 1) };
 
 /** The key of a group's state in one partition. */
 export function groupStateKey(groupId: number, partition: number): Uint8Array {

@@ -11,8 +11,14 @@ import { FORMAT_KEY, keyHex } from "./level-keys.js";
 import type { LevelDb } from "./level-write-batch.js";
 import { StorageError } from "./storage.js";
 
-/** The value of the format marker this version writes and accepts. */
-export const LEVEL_STORAGE_FORMAT = "sluice-storage-v1";
+/**
+ * The value of the format marker this version writes. v2 stores the log as
+ * packs of records (`record-pack.ts`); versions that know only v1 refuse it
+ * instead of missing its records.
+ */
+export const LEVEL_STORAGE_FORMAT = "sluice-storage-v2";
+/** The format this version also opens, upgrading the marker: its records are read as they are (`level-log-reads.ts`). */
+export const LEVEL_STORAGE_FORMAT_V1 = "sluice-storage-v1";
 
 /** Files LevelDB writes before `CURRENT` exists, e.g. when creation crashed. */
 const PRE_CURRENT_FILES = new Set(["LOCK", "LOG", "LOG.old"]);
@@ -87,7 +93,7 @@ export async function openLevelDb(location: string, logger?: OpenLogger): Promis
     throw new StorageError(code, message, { cause: err });
   }
   try {
-    await checkFormat(db, location);
+    await checkFormat(db, location, logger);
     return db;
   } catch (err) {
     await db.close().catch(() => undefined);
@@ -144,12 +150,20 @@ async function createDirectory(location: string): Promise<void> {
   }
 }
 
-/** Accepts our marker, writes it into an empty database, refuses the rest. */
-async function checkFormat(db: LevelDb, location: string): Promise<void> {
+/**
+ * Accepts our marker, writes it into an empty database, upgrades a v1
+ * marker (before anything of v2 is written), refuses the rest.
+ */
+async function checkFormat(db: LevelDb, location: string, logger: OpenLogger | undefined): Promise<void> {
   const marker = await db.get(FORMAT_KEY);
   if (marker !== undefined) {
     const found = new TextDecoder().decode(marker);
     if (found === LEVEL_STORAGE_FORMAT) return;
+    if (found === LEVEL_STORAGE_FORMAT_V1) {
+      logger?.warn({ location }, `upgrading data directory to ${LEVEL_STORAGE_FORMAT}; earlier versions will refuse to open it`);
+      await db.put(FORMAT_KEY, new TextEncoder().encode(LEVEL_STORAGE_FORMAT), { sync: true });
+      return;
+    }
     throw new StorageError(
       "foreign",
       `data directory ${location} holds storage format ${JSON.stringify(found.slice(0, 64))}, ` +

@@ -9,18 +9,22 @@ import {
   LEGACY_DEDUPE_RANGE,
   LEGACY_DEDUPE_SNAPSHOT_RANGE,
   RECORD_KEY_LENGTH,
+  RECORDS_V1,
+  PACKS,
   decodeOffset,
   deletedTopicKey,
   encodeOffset,
   endFloorKey,
   keyHex,
+  logKey,
+  logKeyOffset,
   parseMetaKey,
-  partitionRecordRange,
-  recordKey,
+  partitionLogRange,
   topicEndFloorRange,
-  topicRecordRange,
+  topicLogRange,
 } from "./level-keys.js";
 import type { LevelDb } from "./level-write-batch.js";
+import { PackReader, packOf } from "./record-pack.js";
 import { DELETE_CHUNK_RECORDS, StorageError } from "./storage.js";
 
 /** A key range for an iterator or `clear()`: inclusive or exclusive upper end. */
@@ -58,9 +62,9 @@ export async function purgeRange(db: LevelDb, range: ClearRange, chunk = DELETE_
 /**
  * Deletes the per-message dedupe entries and the in-database dedupe
  * snapshot of earlier versions, then, for every tombstoned topic, deletes
- * its records and end floors in steps of 10,000 keys
- * (DELETE_CHUNK_RECORDS), compacts the emptied record range (so that seeks
- * near it do not skip over the deletions), then removes the tombstone. A
+ * its packs, v1 records and end floors in steps of 10,000 keys
+ * (DELETE_CHUNK_RECORDS), compacts the emptied log ranges (so that seeks
+ * near them do not skip over the deletions), then removes the tombstone. A
  * crash leaves the tombstone, so the next call resumes. A failed compaction
  * is only logged; other failures reject as LevelDB's errors.
  */
@@ -71,11 +75,11 @@ export async function purgeDeletedTopics(db: LevelDb, logger: { warn(obj: object
   for (const tombstone of tombstones) {
     const parsed = parseMetaKey(tombstone);
     if (parsed?.kind !== "deleted-topic") continue;
-    const range = topicRecordRange(parsed.id);
-    await purgeRange(db, range);
+    const ranges = [topicLogRange(PACKS, parsed.id), topicLogRange(RECORDS_V1, parsed.id)];
+    for (const range of ranges) await purgeRange(db, range);
     await purgeRange(db, topicEndFloorRange(parsed.id));
     try {
-      await db.compactRange(range.gte, range.lte);
+      for (const range of ranges) await db.compactRange(range.gte, range.lte);
     } catch (err) {
       // Only an optimisation: the records are gone either way.
       logger?.warn({ err, topicId: parsed.id }, "compacting a purged topic's range failed");
@@ -89,12 +93,67 @@ export async function purgeDeletedTopics(db: LevelDb, logger: { warn(obj: object
  * partition's end floor to `to`: an emptied log must not restart at offset 0
  * after a restart. The floor goes first, so a crash part-way leaves records
  * above the old start and an end that is still right.
+ *
+ * Packs that straddle `from` or `to` are rewritten without the deleted
+ * records, each in one atomic write (a pack's records never appear twice or
+ * out of order); the packs wholly inside go in chunks.
  */
 export async function deleteRecordRange(db: LevelDb, topicId: number, partition: number, from: bigint, to: bigint): Promise<void> {
   if (from >= to) return;
   const key = endFloorKey(topicId, partition);
   if ((await readEndFloor(db, topicId, partition)) < to) await db.put(key, encodeOffset(to));
-  await purgeRange(db, { gte: recordKey(topicId, partition, from), lt: recordKey(topicId, partition, to) });
+  await purgeRange(db, { gte: logKey(RECORDS_V1, topicId, partition, from), lt: logKey(RECORDS_V1, topicId, partition, to) });
+  const head = await packAt(db, topicId, partition, from);
+  if (head === undefined) return;
+  if (head.first < from) {
+    // Its records below `from` stay, as a pack ending at from - 1.
+    const batch = db.batch();
+    batch.put(logKey(PACKS, topicId, partition, from - 1n), packOf(head.records(head.first, from - 1n)));
+    if (head.last >= to) {
+      // The whole range lies inside this pack.
+      batch.put(logKey(PACKS, topicId, partition, head.last), packOf(head.records(to, head.last)));
+      return batch.write();
+    }
+    batch.del(logKey(PACKS, topicId, partition, head.last));
+    await batch.write();
+  }
+  const tail = await packAt(db, topicId, partition, to);
+  if (tail !== undefined && tail.first < to) {
+    // Its records from `to` on stay, under the same key.
+    const key = logKey(PACKS, topicId, partition, tail.last);
+    await db.put(key, packOf(tail.records(to, tail.last)));
+    // Until a compaction drops the old version, LevelDB's size estimates
+    // (`approximatePartitionBytes`, which retention goes by) count both.
+    await db.compactRange(key, key);
+  }
+  await purgeRange(db, { gte: logKey(PACKS, topicId, partition, from), lt: logKey(PACKS, topicId, partition, to) });
+}
+
+/** A pack read whole, for rewriting. */
+interface WholePack {
+  readonly first: bigint;
+  readonly last: bigint;
+  /** Its records at offsets [lo, hi]. */
+  records(lo: bigint, hi: bigint): Uint8Array[];
+}
+
+/** The pack holding `offset` or, if none does, the first after it; `undefined` when there is none. */
+async function packAt(db: LevelDb, topicId: number, partition: number, offset: bigint): Promise<WholePack | undefined> {
+  const [entry] = await db.iterator({ ...partitionLogRange(PACKS, topicId, partition, offset), limit: 1 }).all();
+  if (entry === undefined) return undefined;
+  const [key, value] = entry;
+  const last = logKeyOffset(key);
+  const what = `topic ${topicId} partition ${partition} offsets up to ${last}`;
+  const first = last - BigInt(new PackReader(value, what).count - 1);
+  return {
+    first,
+    last,
+    records(lo, hi) {
+      const reader = new PackReader(value, what);
+      reader.skip(Number(lo - first));
+      return Array.from({ length: Number(hi - lo) + 1 }, () => reader.next());
+    },
+  };
 }
 
 /** The partition's end floor (0 when never set), read from `snapshot` when given. */
@@ -112,7 +171,9 @@ export async function readEndFloor(db: LevelDb, topicId: number, partition: numb
  * `from` take in its files. Starting at the oldest retained offset keeps
  * deleted records that compaction has not yet dropped out of the count.
  */
-export function approximatePartitionBytes(db: LevelDb, topicId: number, partition: number, from: bigint): Promise<number> {
-  const range = partitionRecordRange(topicId, partition, from);
-  return db.approximateSize(range.gte, range.lte);
+export async function approximatePartitionBytes(db: LevelDb, topicId: number, partition: number, from: bigint): Promise<number> {
+  const packs = partitionLogRange(PACKS, topicId, partition, from);
+  const v1 = partitionLogRange(RECORDS_V1, topicId, partition, from);
+  const [a, b] = await Promise.all([db.approximateSize(packs.gte, packs.lte), db.approximateSize(v1.gte, v1.lte)]);
+  return a + b;
 }

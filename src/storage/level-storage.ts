@@ -6,8 +6,10 @@
 import { readSnapshotFile, writeSnapshotFile } from "./dedupe-snapshot-file.js";
 import { LevelDbHandle } from "./level-db-handle.js";
 import { toStorageError } from "./level-errors.js";
-import { DEDUPE_SNAPSHOT_KEY, partitionRecordRange, recordKey, recordKeyOffset, RECORD_KEY_LENGTH } from "./level-keys.js";
-import { approximatePartitionBytes, deleteRecordRange, purgeDeletedTopics, readEndFloor } from "./level-ranges.js";
+import { DEDUPE_SNAPSHOT_KEY } from "./level-keys.js";
+import { LevelLogTails } from "./level-log-tails.js";
+import { getLogRecords, hasV1Records, readLogRecords, readPartitionBounds } from "./level-log-reads.js";
+import { approximatePartitionBytes, deleteRecordRange, purgeDeletedTopics } from "./level-ranges.js";
 import { LevelWriteBatch, decodeSnapshotLength, type LevelDb } from "./level-write-batch.js";
 import { loadLevelState } from "./load-level-state.js";
 import type { PartitionBounds, Storage, StoredRecord, StoredState, WriteBatch } from "./storage.js";
@@ -24,14 +26,6 @@ export interface LevelStorageOptions {
 }
 
 /**
- * Cap on the entries one `nextv` call asks for: LevelDB reserves room for
- * that many up front, so an unbounded `maxRecords` must not reach it.
- */
-const NEXTV_MAX_ENTRIES = 1000;
-/** Cap on the bytes one `nextv` call may buffer natively (it is a u32 there). */
-const MAX_READ_AHEAD_BYTES = 64 * 1024 * 1024;
-
-/**
  * {@link Storage} on LevelDB. Every method except `open()` and `close()`
  * rejects with {@link StorageError} `unavailable` while the storage is not
  * open. Invalid ids, offsets or limits are bugs in the caller and throw
@@ -43,6 +37,12 @@ export class LevelStorage implements Storage {
   readonly #logger: LevelStorageOptions["logger"];
   /** The database, and writes held back after a failed one (see `level-db-handle.ts`). */
   readonly #db: LevelDbHandle;
+  /**
+   * Whether the database may hold log records of format v1 (`level-keys.ts`),
+   * found at open; they are only ever removed, so it never turns true later.
+   */
+  #v1 = false;
+  readonly #tails = new LevelLogTails();
 
   constructor(options: LevelStorageOptions) {
     this.#location = options.location;
@@ -59,7 +59,9 @@ export class LevelStorage implements Storage {
    * when another process holds the directory, `io` otherwise.
    */
   async open(): Promise<void> {
-    return this.#db.open();
+    await this.#db.open();
+    this.#tails.reset();
+    this.#v1 = await this.#run("opening", hasV1Records);
   }
 
   /** Closes the database. Idempotent; waits for an `open()` in progress. */
@@ -84,34 +86,12 @@ export class LevelStorage implements Storage {
   async partitionBounds(topicId: number, partition: number): Promise<PartitionBounds> {
     assertU32("topicId", topicId);
     assertU32("partition", partition);
-    const db = this.#db.require("reading partition bounds");
-    const range = partitionRecordRange(topicId, partition);
-    let first: Uint8Array[];
-    let last: Uint8Array[];
-    let floor: bigint;
-    try {
-      // One snapshot, so a concurrent write cannot give a first key without a last.
-      const snapshot = db.snapshot();
-      try {
-        [first, last, floor] = await Promise.all([
-          db.keys({ ...range, limit: 1, snapshot }).all(),
-          db.keys({ ...range, limit: 1, reverse: true, snapshot }).all(),
-          readEndFloor(db, topicId, partition, snapshot),
-        ]);
-      } finally {
-        await snapshot.close();
-      }
-    } catch (err) {
-      throw toStorageError(err, `reading bounds of topic ${topicId} partition ${partition}`);
-    }
-    const [firstKey] = first;
-    const [lastKey] = last;
-    if (firstKey === undefined || lastKey === undefined) return { start: floor, end: floor };
-    const end = recordKeyOffset(lastKey) + 1n;
-    return { start: recordKeyOffset(firstKey), end: end > floor ? end : floor };
+    return this.#run(`reading bounds of topic ${topicId} partition ${partition}`, (db) =>
+      readPartitionBounds(db, topicId, partition, this.#v1),
+    );
   }
 
-  /** See {@link Storage.readRecords}. Uses one iterator, read with `nextv`. */
+  /** See {@link Storage.readRecords}: one iterator over the partition's packs (`level-log-reads.ts`). */
   async readRecords(
     topicId: number,
     partition: number,
@@ -123,38 +103,12 @@ export class LevelStorage implements Storage {
     assertU32("partition", partition);
     assertU64("from", from);
     assertReadLimits(maxRecords, maxBytes);
-    const db = this.#db.require("reading records");
-    const records: StoredRecord[] = [];
-    try {
-      const iterator = db.iterator({
-        ...partitionRecordRange(topicId, partition, from),
-        limit: Math.min(maxRecords, 0x7fff_ffff),
-        // LevelDB counts keys too; enough read-ahead to fill the answer in one
-        // call instead of the default 16 KiB per call.
-        highWaterMarkBytes: Math.min(maxBytes + RECORD_KEY_LENGTH * maxRecords, MAX_READ_AHEAD_BYTES),
-      });
-      try {
-        let bytes = 0;
-        fill: while (records.length < maxRecords) {
-          const entries = await iterator.nextv(Math.min(maxRecords - records.length, NEXTV_MAX_ENTRIES));
-          if (entries.length === 0) break;
-          for (const [key, value] of entries) {
-            bytes += value.byteLength;
-            if (bytes > maxBytes && records.length > 0) break fill;
-            records.push({ offset: recordKeyOffset(key), value });
-          }
-          if (bytes >= maxBytes) break;
-        }
-      } finally {
-        await iterator.close();
-      }
-    } catch (err) {
-      throw toStorageError(err, `reading records of topic ${topicId} partition ${partition}`);
-    }
-    return records;
+    return this.#run(`reading records of topic ${topicId} partition ${partition}`, (db) =>
+      readLogRecords(db, topicId, partition, from, maxRecords, maxBytes, this.#v1),
+    );
   }
 
-  /** See {@link Storage.getRecords}; one `getMany` call. */
+  /** See {@link Storage.getRecords}: one iterator seeking the packs that hold them. */
   async getRecords(
     topicId: number,
     partition: number,
@@ -162,17 +116,14 @@ export class LevelStorage implements Storage {
   ): Promise<(Uint8Array | undefined)[]> {
     assertU32("topicId", topicId);
     assertU32("partition", partition);
-    const keys = offsets.map((offset) => {
-      assertU64("offset", offset);
-      return recordKey(topicId, partition, offset);
-    });
-    const db = this.#db.require("reading records");
-    if (keys.length === 0) return [];
-    try {
-      return await db.getMany(keys);
-    } catch (err) {
-      throw toStorageError(err, `reading records of topic ${topicId} partition ${partition}`);
+    for (const offset of offsets) assertU64("offset", offset);
+    if (offsets.length === 0) {
+      this.#db.require("reading records");
+      return [];
     }
+    return this.#run(`reading records of topic ${topicId} partition ${partition}`, (db) =>
+      getLogRecords(db, topicId, partition, offsets, this.#v1),
+    );
   }
 
   /**
@@ -183,6 +134,7 @@ export class LevelStorage implements Storage {
     return new LevelWriteBatch(
       (action) => this.#db.writable(action),
       (bytes) => writeSnapshotFile(this.#location, bytes),
+      this.#tails,
       (err) => this.#db.writeFailed(err),
     );
   }

@@ -13,11 +13,14 @@ import {
   deletedTopicKey,
   groupMetaKey,
   groupStateKey,
+  PACKS,
   RECORD_KEY_LENGTH,
   topicMetaKey,
-  writeRecordKey,
+  writeLogKey,
 } from "./level-keys.js";
 import { encodeGroupMeta, encodeNextIds, encodeTopicMeta } from "./meta-codec.js";
+import type { AppendSpan, LevelLogTails } from "./level-log-tails.js";
+import { PACK_MAX_BYTES, PACK_MAX_RECORDS, packLength, writePack } from "./record-pack.js";
 import { type GroupMeta, type GroupPartitionState, StorageError, type TopicMeta, type WriteBatch } from "./storage.js";
 import { assertU32, assertU64 } from "./validate.js";
 
@@ -25,6 +28,13 @@ import { assertU32, assertU64 } from "./validate.js";
 export type LevelDb = ClassicLevel<Uint8Array, Uint8Array>;
 
 const EMPTY = new Uint8Array(0);
+/** Offsets up to this value convert to `number` exactly. */
+const MAX_EXACT = BigInt(Number.MAX_SAFE_INTEGER);
+
+/** Whether `next` is `prev + 1`, without allocating a bigint in the common case. */
+function follows(next: bigint, prev: bigint): boolean {
+  return next <= MAX_EXACT ? Number(next) === Number(prev) + 1 : next === prev + 1n;
+}
 
 /** A length as the value of `DEDUPE_SNAPSHOT_KEY`: a big-endian `f64`. */
 function encodeLength(length: number): Uint8Array {
@@ -38,6 +48,13 @@ export function decodeSnapshotLength(bytes: Uint8Array): number {
   const length = bytes.byteLength === 8 ? new DataView(bytes.buffer, bytes.byteOffset, 8).getFloat64(0) : NaN;
   if (!Number.isSafeInteger(length) || length < 0) throw new StorageError("corrupt", "malformed dedupe snapshot length");
   return length;
+}
+
+/** A pack to write: records `order[start]` to `order[end - 1]` of a batch, at offsets first to last. */
+interface PlannedPack extends AppendSpan {
+  readonly order: Uint32Array;
+  readonly start: number;
+  readonly end: number;
 }
 
 /**
@@ -55,8 +72,8 @@ export class LevelWriteBatch implements WriteBatch {
   /** `undefined` marks a delete. */
   readonly #values: (Uint8Array | undefined)[] = [];
   // Log records, one per published message, are kept apart as their topic
-  // and partition (two numbers each), offset and value: their keys are built
-  // at write time in one reused buffer instead of one allocation each.
+  // and partition (two numbers each), offset and value, and written as packs
+  // (`record-pack.ts`) at write time.
   readonly #recordParts: number[] = [];
   readonly #recordOffsets: bigint[] = [];
   readonly #recordValues: Uint8Array[] = [];
@@ -65,6 +82,7 @@ export class LevelWriteBatch implements WriteBatch {
   /** The dedupe snapshot to save once the rest is durable. */
   #snapshot: Uint8Array | undefined;
   readonly #saveSnapshot: (bytes: Uint8Array) => Promise<void>;
+  readonly #tails: LevelLogTails;
   /** Builder calls, which is what `length` reports. */
   #length = 0;
   #written = false;
@@ -72,14 +90,17 @@ export class LevelWriteBatch implements WriteBatch {
   /**
    * @param database returns the database to write to, or throws (`unavailable`, `full`).
    * @param saveSnapshot saves a dedupe snapshot (after the batch's LevelDB writes).
+   * @param tails where each partition's log may end on disk (shared by the storage's batches).
    * @param failed hears of a write that LevelDB or the file system refused.
    */
   constructor(
     database: (action: string) => LevelDb | Promise<LevelDb>,
     saveSnapshot: (bytes: Uint8Array) => Promise<void>,
+    tails: LevelLogTails,
     failed?: (err: StorageError) => void,
   ) {
     this.#database = database;
+    this.#tails = tails;
     this.#saveSnapshot = saveSnapshot;
     this.#failed = failed;
   }
@@ -169,12 +190,19 @@ export class LevelWriteBatch implements WriteBatch {
     let chained: ReturnType<LevelDb["batch"]> | undefined;
     try {
       if (keys.length > 0 || this.#recordValues.length > 0) {
+        const packs = this.#planPacks();
+        // Stored records at the offsets appended go first (see `level-log-tails.ts`).
+        const clearing = packs.length > 0 ? await this.#tails.clearing(db, packs) : [];
         // A chained batch, never the array form: the array form costs 4-5x
         // more JavaScript CPU per operation (BASELINES.md).
         chained = db.batch();
-        // Records first: their keyspace is apart from every other key here,
-        // so the order between the two groups changes nothing.
-        this.#putRecords(chained);
+        for (const op of clearing) {
+          if (op.type === "del") chained.del(op.key);
+          else chained.put(op.key, op.value);
+        }
+        // Records next: their keyspace is apart from every other key here,
+        // so the order between them and the rest changes nothing.
+        this.#putPacks(chained, packs);
         for (let i = 0; i < keys.length; i++) {
           const value = values[i];
           if (value === undefined) chained.del(keys[i]);
@@ -193,19 +221,83 @@ export class LevelWriteBatch implements WriteBatch {
   }
 
   /**
-   * Adds the records to `chained`, each key written into one buffer: LevelDB
-   * copies keys and values when they are added, and nothing here listens to
-   * the database's `write` events (which would see the buffer reused).
+   * Cuts the records into packs: runs of consecutive offsets of one
+   * partition, at most {@link PACK_MAX_RECORDS} records or
+   * {@link PACK_MAX_BYTES}.
    */
-  #putRecords(chained: ReturnType<LevelDb["batch"]>): void {
+  #planPacks(): PlannedPack[] {
     const parts = this.#recordParts;
     const offsets = this.#recordOffsets;
     const values = this.#recordValues;
-    const key = new Uint8Array(RECORD_KEY_LENGTH);
-    for (let i = 0; i < values.length; i++) {
-      writeRecordKey(key, parts[2 * i]!, parts[2 * i + 1]!, offsets[i]!);
-      chained.put(key, values[i]!);
+    const order = this.#recordOrder();
+    const packs: PlannedPack[] = [];
+    let start = 0;
+    while (start < order.length) {
+      const head = order[start]!;
+      const topicId = parts[2 * head]!;
+      const partition = parts[2 * head + 1]!;
+      let bytes = values[head]!.byteLength;
+      let end = start + 1;
+      for (; end < order.length && end - start < PACK_MAX_RECORDS; end++) {
+        const i = order[end]!;
+        if (parts[2 * i] !== topicId || parts[2 * i + 1] !== partition || !follows(offsets[i]!, offsets[order[end - 1]!]!)) break;
+        bytes += values[i]!.byteLength;
+        if (bytes > PACK_MAX_BYTES) break;
+      }
+      packs.push({ topicId, partition, first: offsets[head]!, last: offsets[order[end - 1]!]!, order, start, end });
+      start = end;
     }
+    return packs;
+  }
+
+  /**
+   * Adds the packs to `chained`. Keys and packs are written into buffers
+   * reused across packs: LevelDB copies both when they are added, and nothing
+   * here listens to the database's `write` events (which would see them reused).
+   */
+  #putPacks(chained: ReturnType<LevelDb["batch"]>, packs: readonly PlannedPack[]): void {
+    const values = this.#recordValues;
+    const key = new Uint8Array(RECORD_KEY_LENGTH);
+    let scratch = new Uint8Array(0);
+    for (const { topicId, partition, last, order, start, end } of packs) {
+      const length = packLength(values, order, start, end);
+      if (scratch.byteLength < length) scratch = new Uint8Array(Math.max(length, scratch.byteLength * 2));
+      writePack(scratch, values, order, start, end);
+      writeLogKey(key, PACKS, topicId, partition, last);
+      chained.put(key, scratch.subarray(0, length));
+    }
+  }
+
+  /**
+   * The indices of the records to write, grouped by topic and partition, in
+   * offset order, each offset once (the last appended wins, as a put would):
+   * the order they were appended in when a batch holds one partition at
+   * consecutive offsets (the publish path), else a sort.
+   */
+  #recordOrder(): Uint32Array {
+    const parts = this.#recordParts;
+    const offsets = this.#recordOffsets;
+    const n = this.#recordValues.length;
+    const order = new Uint32Array(n);
+    let simple = true;
+    for (let i = 0; i < n; i++) {
+      order[i] = i;
+      if (i > 0 && (parts[2 * i] !== parts[0] || parts[2 * i + 1] !== parts[1] || !follows(offsets[i]!, offsets[i - 1]!))) simple = false;
+    }
+    if (simple) return order;
+    order.sort((a, b) => {
+      const o = offsets[a]! - offsets[b]!;
+      return parts[2 * a]! - parts[2 * b]! || parts[2 * a + 1]! - parts[2 * b + 1]! || (o < 0n ? -1 : o > 0n ? 1 : a - b);
+    });
+    // Of records at the same offset, keep the last appended (sorted last).
+    let kept = 0;
+    for (let k = 0; k < n; k++) {
+      const i = order[k]!;
+      const next = order[k + 1];
+      if (next !== undefined && parts[2 * next] === parts[2 * i] && parts[2 * next + 1] === parts[2 * i + 1] && offsets[next] === offsets[i]) continue;
+      order[kept++] = i;
+    }
+    return order.subarray(0, kept);
   }
 
   #put(key: Uint8Array, value: Uint8Array): void {

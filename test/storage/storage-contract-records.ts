@@ -125,6 +125,15 @@ export function recordContract({ storage }: ContractContext): void {
       ]);
     });
 
+    it("replaces only the records appended again, in the middle of a run, and keeps those around them", async () => {
+      await appendRecords(storage(), 1, 0, range(0n, 10n));
+      await storage().batch().appendRecord(1, 0, 4n, bytes("x")).appendRecord(1, 0, 3n, bytes("y")).write({ sync: false });
+      const expected = range(0n, 10n).map((o) => [o, o === 3n ? "y" : o === 4n ? "x" : `1/0/${o}`]);
+      expect(pairs(await storage().readRecords(1, 0, 0n, 100, Infinity))).toEqual(expected);
+      expect((await storage().getRecords(1, 0, [4n, 3n, 5n])).map(text)).toEqual(["x", "y", "1/0/5"]);
+      expect(await storage().partitionBounds(1, 0)).toEqual({ start: 0n, end: 10n });
+    });
+
     it("writes records of several partitions and topics, mixed with metadata, each under its own key in one batch", async () => {
       const big = 2n ** 60n + 3n;
       await storage()

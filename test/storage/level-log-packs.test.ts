@@ -1,0 +1,158 @@
+/**
+ * How LevelStorage lays out the log (format v2: packs of records under
+ * `0x06` keys) and how it reads, deletes and upgrades a data directory
+ * written by format v1 (one record per `0x01` key), checked against the
+ * raw LevelDB keys.
+ */
+
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ClassicLevel } from "classic-level";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { FORMAT_KEY, logKey, logKeyOffset, PACKS, RECORDS_V1 } from "../../src/storage/level-keys.js";
+import { LevelStorage } from "../../src/storage/level-storage.js";
+import { PACK_MAX_BYTES, PACK_MAX_RECORDS } from "../../src/storage/record-pack.js";
+import { appendRecords, bytes, expectStorageError, range, text } from "./storage-contract-helpers.js";
+
+type Db = ClassicLevel<Uint8Array, Uint8Array>;
+
+let dir: string;
+const opened: LevelStorage[] = [];
+
+async function open(): Promise<LevelStorage> {
+  const storage = new LevelStorage({ location: dir });
+  opened.push(storage);
+  await storage.open();
+  return storage;
+}
+
+async function closeAll(): Promise<void> {
+  await Promise.all(opened.splice(0).map((s) => s.close()));
+}
+
+/** Runs `fn` on the raw database (every storage closed). */
+async function raw<T>(fn: (db: Db) => Promise<T>): Promise<T> {
+  await closeAll();
+  const db: Db = new ClassicLevel<Uint8Array, Uint8Array>(dir, { keyEncoding: "view", valueEncoding: "view" });
+  await db.open();
+  try {
+    return await fn(db);
+  } finally {
+    await db.close();
+  }
+}
+
+/** The last offsets of the partition's packs, in key order. */
+async function packKeys(db: Db, topicId: number, partition: number): Promise<bigint[]> {
+  const keys = await db.keys({ gte: logKey(PACKS, topicId, partition, 0n), lte: logKey(PACKS, topicId, partition, 2n ** 64n - 1n) }).all();
+  return keys.map(logKeyOffset);
+}
+
+/** A data directory as format v1 wrote it: its marker and one record per key at `offsets` of topic 1 partition 0. */
+async function writeV1(offsets: bigint[]): Promise<void> {
+  const db: Db = new ClassicLevel<Uint8Array, Uint8Array>(dir, { keyEncoding: "view", valueEncoding: "view" });
+  await db.open();
+  await db.put(FORMAT_KEY, new TextEncoder().encode("sluice-storage-v1"));
+  await db.batch(offsets.map((o) => ({ type: "put" as const, key: logKey(RECORDS_V1, 1, 0, o), value: bytes(`v1/${o}`) })));
+  await db.close();
+}
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), "sluice-packs-"));
+});
+afterEach(async () => {
+  await closeAll();
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe("log packs", () => {
+  it("writes a batch's run of one partition as packs of at most PACK_MAX_RECORDS records, keyed by their last offset", async () => {
+    const storage = await open();
+    const batch = storage.batch();
+    for (let o = 0; o < 2500; o++) batch.appendRecord(1, 0, BigInt(o), bytes(`r${o}`));
+    batch.appendRecord(1, 1, 7n, bytes("other partition"));
+    await batch.write({ sync: false });
+    const records = await storage.readRecords(1, 0, 1000n, 5000, Infinity);
+    expect(records.map((r) => r.offset)).toEqual(range(1000n, 2500n));
+    expect(text(records[0]!.value)).toBe("r1000");
+    expect(await raw((db) => packKeys(db, 1, 0))).toEqual([BigInt(PACK_MAX_RECORDS - 1), BigInt(2 * PACK_MAX_RECORDS - 1), 2499n]);
+  });
+
+  it("starts a new pack at a gap in the offsets and past PACK_MAX_BYTES", async () => {
+    const storage = await open();
+    const big = new Uint8Array(PACK_MAX_BYTES / 2);
+    await storage.batch().appendRecord(1, 0, 0n, big).appendRecord(1, 0, 1n, big).appendRecord(1, 0, 2n, big).appendRecord(1, 0, 9n, bytes("after a gap")).write({ sync: false });
+    expect(await raw((db) => packKeys(db, 1, 0))).toEqual([1n, 2n, 9n]);
+  });
+
+  it("deletes a range inside one pack by rewriting it around the range, and across packs", async () => {
+    const storage = await open();
+    await appendRecords(storage, 1, 0, range(0n, 3000n));
+    await storage.deleteRecords(1, 0, 10n, 20n);
+    await storage.deleteRecords(1, 0, 1000n, 2100n);
+    const offsets = (await storage.readRecords(1, 0, 0n, 5000, Infinity)).map((r) => r.offset);
+    expect(offsets).toEqual([...range(0n, 10n), ...range(20n, 1000n), ...range(2100n, 3000n)]);
+    expect(await raw((db) => packKeys(db, 1, 0))).toEqual([9n, 999n, 2999n]);
+  });
+
+  it("replaces records appended again after a reopen, as after a write that failed but reached the disk", async () => {
+    await appendRecords(await open(), 1, 0, range(0n, 10n));
+    await closeAll();
+    const storage = await open();
+    await storage.batch().appendRecord(1, 0, 5n, bytes("five")).appendRecord(1, 0, 6n, bytes("six")).write({ sync: false });
+    const values = (await storage.readRecords(1, 0, 0n, 100, Infinity)).map((r) => text(r.value));
+    expect(values).toEqual([...range(0n, 5n).map((o) => `1/0/${o}`), "five", "six", ...range(7n, 10n).map((o) => `1/0/${o}`)]);
+    // The pack was split around them: [0, 4], [5, 6], [7, 9].
+    expect(await raw((db) => packKeys(db, 1, 0))).toEqual([4n, 6n, 9n]);
+  });
+
+  it("reports a pack that does not parse as corrupt", async () => {
+    await appendRecords(await open(), 1, 0, range(0n, 5n));
+    await raw((db) => db.put(logKey(PACKS, 1, 0, 4n), Uint8Array.of(5, 200)));
+    const storage = await open();
+    const err = await expectStorageError(storage.readRecords(1, 0, 0n, 10, Infinity), "corrupt");
+    expect(err.message).toMatch(/topic 1 partition 0 offsets up to 4/);
+    await expectStorageError(storage.getRecords(1, 0, [2n]), "corrupt");
+  });
+});
+
+describe("a data directory of format v1", () => {
+  it("opens, upgrades the marker, and reads its records before the packs appended after them", async () => {
+    await writeV1(range(0n, 5n));
+    const storage = await open();
+    expect(await storage.partitionBounds(1, 0)).toEqual({ start: 0n, end: 5n });
+    await appendRecords(storage, 1, 0, range(5n, 8n));
+    expect(await storage.partitionBounds(1, 0)).toEqual({ start: 0n, end: 8n });
+    const all = await storage.readRecords(1, 0, 0n, 100, Infinity);
+    expect(all.map((r) => [r.offset, text(r.value)])).toEqual([
+      ...range(0n, 5n).map((o) => [o, `v1/${o}`]),
+      ...range(5n, 8n).map((o) => [o, `1/0/${o}`]),
+    ]);
+    // Limits count across both: 3 records from offset 3 are two v1 records and a packed one.
+    expect((await storage.readRecords(1, 0, 3n, 3, Infinity)).map((r) => r.offset)).toEqual([3n, 4n, 5n]);
+    expect((await storage.getRecords(1, 0, [6n, 1n, 9n])).map(text)).toEqual(["1/0/6", "v1/1", undefined]);
+    expect(text(await raw((db) => db.get(FORMAT_KEY)))).toBe("sluice-storage-v2");
+  });
+
+  it("deletes v1 records and packs across the boundary, and keeps the bounds across a reopen", async () => {
+    await writeV1(range(0n, 5n));
+    await appendRecords(await open(), 1, 0, range(5n, 10n));
+    const storage = opened[0]!;
+    await storage.deleteRecords(1, 0, 0n, 7n);
+    expect((await storage.readRecords(1, 0, 0n, 100, Infinity)).map((r) => r.offset)).toEqual([7n, 8n, 9n]);
+    expect(await raw((db) => db.keys({ gte: logKey(RECORDS_V1, 0, 0, 0n), lte: logKey(RECORDS_V1, 0xffff_ffff, 0xffff_ffff, 2n ** 64n - 1n) }).all())).toEqual([]);
+    expect(await (await open()).partitionBounds(1, 0)).toEqual({ start: 7n, end: 10n });
+  });
+
+  it("purges both kinds of a deleted topic's records", async () => {
+    await writeV1(range(0n, 3n));
+    const storage = await open();
+    await appendRecords(storage, 1, 0, range(3n, 6n));
+    await storage.batch().deleteTopic(1).write({ sync: false });
+    await storage.purgeDeleted();
+    expect(await storage.partitionBounds(1, 0)).toEqual({ start: 0n, end: 0n });
+    expect(await raw((db) => db.keys({ gte: logKey(RECORDS_V1, 1, 0, 0n), lte: logKey(RECORDS_V1, 1, 0xffff_ffff, 2n ** 64n - 1n) }).all())).toEqual([]);
+    expect(await raw((db) => packKeys(db, 1, 0))).toEqual([]);
+  });
+});
