@@ -71,14 +71,19 @@ export async function readPartitionBounds(db: LevelDb, topicId: number, partitio
     ]);
     floor = endFloor;
     const [entry] = firstPack;
-    if (firstV1[0] !== undefined) first = logKeyOffset(firstV1[0]);
-    else if (entry !== undefined) {
+    if (entry !== undefined) {
       const [key, value] = entry;
       const lastOfPack = logKeyOffset(key);
       first = firstOffset(lastOfPack, new PackReader(value, packName(topicId, partition, lastOfPack)).count);
+      last = logKeyOffset(lastPack[0]!);
     }
-    if (lastPack[0] !== undefined) last = logKeyOffset(lastPack[0]);
-    else if (lastV1[0] !== undefined) last = logKeyOffset(lastV1[0]);
+    if (firstV1[0] !== undefined) {
+      // v1 records sit below the packs; min and max keep the bounds right regardless.
+      const a = logKeyOffset(firstV1[0]);
+      const b = logKeyOffset(lastV1[0]!);
+      first = first === undefined || a < first ? a : first;
+      last = last === undefined || b > last ? b : last;
+    }
   } finally {
     await snapshot.close();
   }
@@ -100,7 +105,8 @@ interface Read {
 
 /**
  * Reads records at offsets >= `from` in offset order, within `maxRecords`
- * and `maxBytes` as `Storage.readRecords` says: v1 records first, then packs.
+ * and `maxBytes` as `Storage.readRecords` says: packs, merged with v1
+ * records when the database may hold any.
  */
 export async function readLogRecords(
   db: LevelDb,
@@ -112,13 +118,22 @@ export async function readLogRecords(
   v1: boolean,
 ): Promise<StoredRecord[]> {
   const read: Read = { db, topicId, partition, maxRecords, maxBytes, records: [], bytes: 0 };
-  if (v1) {
-    if (await readV1Records(read, from)) return read.records;
-    const last = read.records[read.records.length - 1];
-    if (last !== undefined) from = last.offset + 1n;
-  }
   await readPacks(read, from);
-  return read.records;
+  if (!v1) return read.records;
+  // Each list is within the limits on its own, so the merged list's prefix within them is the answer.
+  const v1Read: Read = { ...read, records: [], bytes: 0 };
+  await readV1Records(v1Read, from);
+  if (v1Read.records.length === 0) return read.records;
+  const merged: Read = { ...read, records: [], bytes: 0 };
+  const a = v1Read.records;
+  const b = read.records;
+  for (let i = 0, j = 0; (i < a.length || j < b.length) && !full(merged); ) {
+    // A pack's record replaced a v1 record at the same offset (`level-log-tails.ts` deletes it too).
+    if (j < b.length && i < a.length && a[i]!.offset === b[j]!.offset) i++;
+    const r = j >= b.length || (i < a.length && a[i]!.offset < b[j]!.offset) ? a[i++]! : b[j++]!;
+    if (!take(merged, r.offset, r.value)) break;
+  }
+  return merged.records;
 }
 
 /** Whether the read has all it may take. */
@@ -138,8 +153,8 @@ function take(read: Read, offset: bigint, value: Uint8Array): boolean {
   return true;
 }
 
-/** Adds v1 records at offsets >= `from`; true when a limit was reached. */
-async function readV1Records(read: Read, from: bigint): Promise<boolean> {
+/** Adds v1 records at offsets >= `from`, up to the limits. */
+async function readV1Records(read: Read, from: bigint): Promise<void> {
   const { maxRecords, maxBytes } = read;
   const iterator = read.db.iterator({
     ...partitionLogRange(RECORDS_V1, read.topicId, read.partition, from),
@@ -149,10 +164,9 @@ async function readV1Records(read: Read, from: bigint): Promise<boolean> {
   try {
     while (!full(read)) {
       const entries = await iterator.nextv(Math.min(maxRecords - read.records.length, NEXTV_MAX_ENTRIES));
-      if (entries.length === 0) return false;
-      for (const [key, value] of entries) if (!take(read, logKeyOffset(key), value)) return true;
+      if (entries.length === 0) return;
+      for (const [key, value] of entries) if (!take(read, logKeyOffset(key), value)) return;
     }
-    return true;
   } finally {
     await iterator.close();
   }
@@ -194,8 +208,8 @@ async function readPacks(read: Read, from: bigint): Promise<void> {
 
 /**
  * The values at `offsets`, in the order given; `undefined` where none
- * exists. v1 records by one `getMany`, packs by seeking one iterator (the
- * last pack found is kept, so nearby offsets cost no seek).
+ * exists. Packs by seeking one iterator (nearby offsets in order read on
+ * in the same pack, without a seek), then v1 records by one `getMany`.
  */
 export async function getLogRecords(
   db: LevelDb,
@@ -204,31 +218,29 @@ export async function getLogRecords(
   offsets: readonly bigint[],
   v1: boolean,
 ): Promise<(Uint8Array | undefined)[]> {
-  const values: (Uint8Array | undefined)[] = v1
-    ? await db.getMany(offsets.map((o) => logKey(RECORDS_V1, topicId, partition, o)))
-    : new Array<Uint8Array | undefined>(offsets.length).fill(undefined);
-  if (values.every((v) => v !== undefined)) return values;
-  const snapshot = db.snapshot();
-  const iterator: PackIterator = db.iterator({ ...partitionLogRange(PACKS, topicId, partition), snapshot });
+  const values = new Array<Uint8Array | undefined>(offsets.length).fill(undefined);
+  const iterator: PackIterator = db.iterator(partitionLogRange(PACKS, topicId, partition));
   try {
-    let pack: { first: bigint; last: bigint; value: Uint8Array } | undefined;
+    let pack: { first: bigint; last: bigint; reader: PackReader; at: bigint } | undefined;
     for (let k = 0; k < offsets.length; k++) {
-      if (values[k] !== undefined) continue;
       const offset = offsets[k]!;
-      if (pack === undefined || offset < pack.first || offset > pack.last) {
+      if (pack === undefined || offset < pack.at || offset > pack.last) {
         pack = await seekPack(iterator, topicId, partition, offset);
         if (pack === undefined) continue;
       }
       if (offset < pack.first) continue;
-      const reader = new PackReader(pack.value, packName(topicId, partition, pack.last));
-      reader.skip(Number(offset - pack.first));
+      pack.reader.skip(Number(offset - pack.at));
       // A copy: the caller may keep one record for long (a redelivery).
-      values[k] = reader.next().slice();
+      values[k] = pack.reader.next().slice();
+      pack.at = offset + 1n;
     }
   } finally {
     await iterator.close();
-    await snapshot.close();
   }
+  if (!v1 || values.every((v) => v !== undefined)) return values;
+  const missing = offsets.flatMap((o, k) => (values[k] === undefined ? [k] : []));
+  const found = await db.getMany(missing.map((k) => logKey(RECORDS_V1, topicId, partition, offsets[k]!)));
+  missing.forEach((k, i) => (values[k] = found[i]));
   return values;
 }
 
@@ -238,11 +250,13 @@ async function seekPack(
   topicId: number,
   partition: number,
   offset: bigint,
-): Promise<{ first: bigint; last: bigint; value: Uint8Array } | undefined> {
+): Promise<{ first: bigint; last: bigint; reader: PackReader; at: bigint } | undefined> {
   iterator.seek(logKey(PACKS, topicId, partition, offset));
   const entry = await iterator.next();
   if (entry === undefined) return undefined;
   const [key, value] = entry;
   const last = logKeyOffset(key);
-  return { first: firstOffset(last, new PackReader(value, packName(topicId, partition, last)).count), last, value };
+  const reader = new PackReader(value, packName(topicId, partition, last));
+  const first = firstOffset(last, reader.count);
+  return { first, last, reader, at: first };
 }

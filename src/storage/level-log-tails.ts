@@ -13,11 +13,11 @@
  * above it and costs nothing.
  */
 
-import { logKey, logKeyOffset, PACKS, partitionLogRange } from "./level-keys.js";
+import { logKey, logKeyOffset, PACKS, partitionLogRange, RECORDS_V1 } from "./level-keys.js";
 import type { LevelDb } from "./level-write-batch.js";
-import { PackReader, packOf } from "./record-pack.js";
+import { PACK_MAX_BYTES, PACK_MAX_RECORDS, PackReader, packOf } from "./record-pack.js";
 
-/** The offsets one batch appends to one partition. */
+/** The offsets one pack of a batch appends to one partition. */
 export interface AppendSpan {
   readonly topicId: number;
   readonly partition: number;
@@ -30,56 +30,99 @@ export type ClearingOp =
   | { readonly type: "del"; readonly key: Uint8Array }
   | { readonly type: "put"; readonly key: Uint8Array; readonly value: Uint8Array };
 
+/** A stored record in the way of a batch, which stays unless the batch covers its offset. */
+interface StoredItem {
+  readonly offset: bigint;
+  readonly value: Uint8Array;
+}
+
 /** The highest offset a write of this process attempted, per partition. */
 export class LevelLogTails {
   readonly #attempted = new Map<string, bigint>();
+  /** Whether the database may hold v1 records (set by the storage at open). */
+  v1 = false;
 
   /**
-   * The writes that take the stored records at each span's offsets out of
-   * the way: packs holding any are deleted, and their records outside the
-   * span put back as packs of their own. Notes the spans as attempted: call
-   * it right before the batch's write, whose outcome does not matter here.
+   * The writes that take the stored records at the spans' offsets out of
+   * the way: every stored pack holding any of them (and, with {@link v1},
+   * every v1 record at or above the first of them, so that v1 records stay
+   * below all packs; the broker appends above them, so there are none) is
+   * deleted, and the records the batch does not cover are put back as
+   * packs. Notes the spans as attempted: call it right before the batch's
+   * write, whose outcome does not matter here.
+   *
+   * @param spans the batch's packs, grouped by partition, each partition's in offset order.
    */
   async clearing(db: LevelDb, spans: readonly AppendSpan[]): Promise<ClearingOp[]> {
     const ops: ClearingOp[] = [];
-    for (const span of spans) {
-      const id = `${span.topicId}/${span.partition}`;
-      const attempted = this.#attempted.get(id);
-      if (attempted === undefined || span.first <= attempted) await this.#clear(db, span, ops);
-      if (attempted === undefined || span.last > attempted) this.#attempted.set(id, span.last);
+    for (let start = 0; start < spans.length; ) {
+      const { topicId, partition } = spans[start]!;
+      let end = start + 1;
+      while (end < spans.length && spans[end]!.topicId === topicId && spans[end]!.partition === partition) end++;
+      const mine = spans.slice(start, end);
+      start = end;
+      const id = `${topicId}/${partition}`;
+      const before = this.#attempted.get(id);
+      const last = mine[mine.length - 1]!.last;
+      if (before === undefined || mine[0]!.first <= before) {
+        ops.push(...(await this.#clear(db, topicId, partition, mine)));
+      }
+      if (before === undefined || last > before) this.#attempted.set(id, last);
     }
     return ops;
   }
 
-  /** Forgets everything (the database was reopened, or another one opened). */
+  /** Forgets everything (the database was closed). */
   reset(): void {
     this.#attempted.clear();
   }
 
-  async #clear(db: LevelDb, { topicId, partition, first, last }: AppendSpan, ops: ClearingOp[]): Promise<void> {
+  async #clear(db: LevelDb, topicId: number, partition: number, spans: readonly AppendSpan[]): Promise<ClearingOp[]> {
+    const first = spans[0]!.first;
+    const last = spans[spans.length - 1]!.last;
+    const ops: ClearingOp[] = [];
+    const kept: StoredItem[] = [];
+    const keep = (item: StoredItem): void => {
+      if (!spans.some((s) => s.first <= item.offset && item.offset <= s.last)) kept.push(item);
+    };
+    if (this.v1) {
+      // Every v1 record from `first` up goes, the uncovered ones into packs: v1 records stay below all packs.
+      for (const [key, value] of await db.iterator(partitionLogRange(RECORDS_V1, topicId, partition, first)).all()) {
+        ops.push({ type: "del", key });
+        keep({ offset: logKeyOffset(key), value });
+      }
+    }
     // The packs holding offsets in [first, last]: from the first whose last offset is >= first.
-    const iterator = db.iterator({ ...partitionLogRange(PACKS, topicId, partition, first) });
+    const iterator = db.iterator(partitionLogRange(PACKS, topicId, partition, first));
     try {
-      for (;;) {
+      scan: for (;;) {
         const entries = await iterator.nextv(4);
-        if (entries.length === 0) return;
+        if (entries.length === 0) break;
         for (const [key, value] of entries) {
           const end = logKeyOffset(key);
           const reader = new PackReader(value, `topic ${topicId} partition ${partition} offsets up to ${end}`);
           const start = end - BigInt(reader.count - 1);
-          if (start > last) return;
+          if (start > last) break scan;
           ops.push({ type: "del", key });
-          const below = start < first ? Array.from({ length: Number(first - start) }, () => reader.next()) : [];
-          if (below.length > 0) ops.push({ type: "put", key: logKey(PACKS, topicId, partition, first - 1n), value: packOf(below) });
-          if (end > last) {
-            reader.skip(Number(last - (start > first ? start : first)) + 1);
-            const above = Array.from({ length: Number(end - last) }, () => reader.next());
-            ops.push({ type: "put", key, value: packOf(above) });
-          }
+          for (let o = start; o <= end; o++) keep({ offset: o, value: reader.next() });
         }
       }
     } finally {
       await iterator.close();
     }
+    kept.sort((a, b) => (a.offset < b.offset ? -1 : a.offset > b.offset ? 1 : 0));
+    // Runs of consecutive offsets, each a pack under its last offset (never a key the batch writes: those are covered).
+    for (let i = 0; i < kept.length; ) {
+      let bytes = kept[i]!.value.byteLength;
+      let j = i + 1;
+      for (; j < kept.length && j - i < PACK_MAX_RECORDS && kept[j]!.offset === kept[j - 1]!.offset + 1n; j++) {
+        bytes += kept[j]!.value.byteLength;
+        if (bytes > PACK_MAX_BYTES) break;
+      }
+      const run = kept.slice(i, j);
+      ops.push({ type: "put", key: logKey(PACKS, topicId, partition, run[run.length - 1]!.offset), value: packOf(run.map((r) => r.value)) });
+      i = j;
+    }
+    return ops;
   }
 }

@@ -27,6 +27,9 @@ import type { LevelDb } from "./level-write-batch.js";
 import { PackReader, packOf } from "./record-pack.js";
 import { DELETE_CHUNK_RECORDS, StorageError } from "./storage.js";
 
+/** The largest offset. */
+const MAX_U64 = 2n ** 64n - 1n;
+
 /** A key range for an iterator or `clear()`: inclusive or exclusive upper end. */
 export type ClearRange =
   | { readonly gte: Uint8Array; readonly lte: Uint8Array }
@@ -96,7 +99,7 @@ export async function purgeDeletedTopics(db: LevelDb, logger: { warn(obj: object
  *
  * Packs that straddle `from` or `to` are rewritten without the deleted
  * records, each in one atomic write (a pack's records never appear twice or
- * out of order); the packs wholly inside go in chunks.
+ * out of order); the packs wholly inside go in chunks, in offset order.
  */
 export async function deleteRecordRange(db: LevelDb, topicId: number, partition: number, from: bigint, to: bigint): Promise<void> {
   if (from >= to) return;
@@ -117,16 +120,14 @@ export async function deleteRecordRange(db: LevelDb, topicId: number, partition:
     batch.del(logKey(PACKS, topicId, partition, head.last));
     await batch.write();
   }
+  // The packs wholly inside next, lowest first, then the one straddling `to`:
+  // whatever a crash leaves of [from, to) is a contiguous run ending at `to`.
+  await purgeRange(db, { gte: logKey(PACKS, topicId, partition, from), lt: logKey(PACKS, topicId, partition, to) });
   const tail = await packAt(db, topicId, partition, to);
   if (tail !== undefined && tail.first < to) {
     // Its records from `to` on stay, under the same key.
-    const key = logKey(PACKS, topicId, partition, tail.last);
-    await db.put(key, packOf(tail.records(to, tail.last)));
-    // Until a compaction drops the old version, LevelDB's size estimates
-    // (`approximatePartitionBytes`, which retention goes by) count both.
-    await db.compactRange(key, key);
+    await db.put(logKey(PACKS, topicId, partition, tail.last), packOf(tail.records(to, tail.last)));
   }
-  await purgeRange(db, { gte: logKey(PACKS, topicId, partition, from), lt: logKey(PACKS, topicId, partition, to) });
 }
 
 /** A pack read whole, for rewriting. */
@@ -169,11 +170,21 @@ export async function readEndFloor(db: LevelDb, topicId: number, partition: numb
 /**
  * LevelDB's estimate of the space the partition's records at offsets >=
  * `from` take in its files. Starting at the oldest retained offset keeps
- * deleted records that compaction has not yet dropped out of the count.
+ * deleted records that compaction has not yet dropped out of the count. The
+ * pack holding `from` counts at its actual size and the estimate starts
+ * after it: when retention cut it, LevelDB still holds its earlier version
+ * under the same key until a compaction, and would count both.
  */
 export async function approximatePartitionBytes(db: LevelDb, topicId: number, partition: number, from: bigint): Promise<number> {
-  const packs = partitionLogRange(PACKS, topicId, partition, from);
   const v1 = partitionLogRange(RECORDS_V1, topicId, partition, from);
-  const [a, b] = await Promise.all([db.approximateSize(packs.gte, packs.lte), db.approximateSize(v1.gte, v1.lte)]);
-  return a + b;
+  const packs = partitionLogRange(PACKS, topicId, partition, from);
+  const [[first], v1Bytes] = await Promise.all([
+    db.iterator({ ...packs, limit: 1 }).all(),
+    db.approximateSize(v1.gte, v1.lte),
+  ]);
+  if (first === undefined) return v1Bytes;
+  const [key, value] = first;
+  const last = logKeyOffset(key);
+  const rest = last < MAX_U64 ? await db.approximateSize(logKey(PACKS, topicId, partition, last + 1n), packs.lte) : 0;
+  return v1Bytes + value.byteLength + rest;
 }

@@ -60,13 +60,14 @@ export class LevelStorage implements Storage {
    */
   async open(): Promise<void> {
     await this.#db.open();
-    this.#tails.reset();
     this.#v1 = await this.#run("opening", hasV1Records);
+    this.#tails.v1 = this.#v1;
   }
 
   /** Closes the database. Idempotent; waits for an `open()` in progress. */
   async close(): Promise<void> {
-    return this.#db.close();
+    await this.#db.close();
+    this.#tails.reset();
   }
 
   /**

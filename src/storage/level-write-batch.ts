@@ -60,8 +60,8 @@ interface PlannedPack extends AppendSpan {
 /**
  * A batch of writes for {@link LevelStorage}. Builder methods validate their
  * arguments and throw `RangeError` on bad ids or offsets, and `Error` once
- * the batch was written. Values are held by reference until `write()` is
- * called, which copies them into LevelDB.
+ * the batch was written. Values are held by reference until `write()`
+ * resolves (it copies them into LevelDB on the way).
  */
 export class LevelWriteBatch implements WriteBatch {
   // Why not a chained batch right away: abstract-level registers every chained
@@ -285,9 +285,20 @@ export class LevelWriteBatch implements WriteBatch {
       if (i > 0 && (parts[2 * i] !== parts[0] || parts[2 * i + 1] !== parts[1] || !follows(offsets[i]!, offsets[i - 1]!))) simple = false;
     }
     if (simple) return order;
+    // Grouped by partition, in append order within each (a stable sort on numbers)...
+    order.sort((a, b) => parts[2 * a]! - parts[2 * b]! || parts[2 * a + 1]! - parts[2 * b + 1]! || a - b);
+    let increasing = true;
+    for (let k = 1; k < n && increasing; k++) {
+      const i = order[k]!;
+      const prev = order[k - 1]!;
+      if (parts[2 * i] === parts[2 * prev] && parts[2 * i + 1] === parts[2 * prev + 1] && !(offsets[i]! > offsets[prev]!)) increasing = false;
+    }
+    // ...which is offset order unless a batch appended a partition's offsets out of order or twice.
+    if (increasing) return order;
     order.sort((a, b) => {
-      const o = offsets[a]! - offsets[b]!;
-      return parts[2 * a]! - parts[2 * b]! || parts[2 * a + 1]! - parts[2 * b + 1]! || (o < 0n ? -1 : o > 0n ? 1 : a - b);
+      const oa = offsets[a]!;
+      const ob = offsets[b]!;
+      return parts[2 * a]! - parts[2 * b]! || parts[2 * a + 1]! - parts[2 * b + 1]! || (oa < ob ? -1 : oa > ob ? 1 : a - b);
     });
     // Of records at the same offset, keep the last appended (sorted last).
     let kept = 0;

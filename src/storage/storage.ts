@@ -99,7 +99,7 @@ export interface StoredState {
  * group state that breaks the {@link GroupPartitionState} invariants; they
  * throw `Error` once the batch was written. Those are bugs in the caller,
  * never {@link StorageError}s. Record values are held by reference until
- * `write()` is called, then copied: do not mutate a value before that.
+ * `write()` resolves, and copied on the way: do not mutate a value before that.
  * Operations apply in the order they were added (a later put of the same
  * key wins).
  */
@@ -187,9 +187,10 @@ export interface Storage {
    */
   purgeDeleted(): Promise<void>;
   /**
-   * Removes a partition's records at offsets in [from, to), in steps of at
-   * most {@link DELETE_CHUNK_RECORDS} offsets per storage write, so that
-   * writes of publishes interleave with it. Offsets without a record are
+   * Removes a partition's records at offsets in [from, to), lowest first, in
+   * steps of at most {@link DELETE_CHUNK_RECORDS} stored entries (records,
+   * or packs of them) per storage write, so that writes of publishes
+   * interleave with it. Offsets without a record are
    * skipped; `from >= to` removes nothing. Afterwards {@link partitionBounds}
    * reports an end of at least `to`, even when no record is left, so that
    * offsets are never handed out twice.
@@ -211,7 +212,7 @@ export interface Storage {
   readDedupeSnapshot(): AsyncIterable<Uint8Array>;
 }
 
-/** The most records {@link Storage.deleteRecords} removes per storage write. */
+/** The most stored entries (records, or packs of them) {@link Storage.deleteRecords} removes per storage write. */
 export const DELETE_CHUNK_RECORDS = 10_000;
 
 /** Why a storage operation failed. */

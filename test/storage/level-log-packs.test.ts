@@ -13,7 +13,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { FORMAT_KEY, logKey, logKeyOffset, PACKS, RECORDS_V1 } from "../../src/storage/level-keys.js";
 import { LevelStorage } from "../../src/storage/level-storage.js";
 import { PACK_MAX_BYTES, PACK_MAX_RECORDS } from "../../src/storage/record-pack.js";
-import { appendRecords, bytes, expectStorageError, range, text } from "./storage-contract-helpers.js";
+import { MAX_U64, appendRecords, bytes, expectStorageError, range, text } from "./storage-contract-helpers.js";
 
 type Db = ClassicLevel<Uint8Array, Uint8Array>;
 
@@ -107,6 +107,38 @@ describe("log packs", () => {
     expect(await raw((db) => packKeys(db, 1, 0))).toEqual([4n, 6n, 9n]);
   });
 
+  it("replaces records at several places in one batch, split around them, before and after a reopen", async () => {
+    const expected = (news: Record<string, string>) => range(0n, 21n).map((o) => news[String(o)] ?? `1/0/${o}`);
+    await appendRecords(await open(), 1, 0, range(0n, 21n));
+    const write = (storage: LevelStorage, news: Record<string, string>) => {
+      const batch = storage.batch();
+      for (const [o, v] of Object.entries(news)) batch.appendRecord(1, 0, BigInt(o), bytes(v));
+      return batch.write({ sync: false });
+    };
+    await write(opened[0]!, { 5: "five", 10: "ten" });
+    const values = async (s: LevelStorage) => (await s.readRecords(1, 0, 0n, 100, Infinity)).map((r) => text(r.value));
+    expect(await values(opened[0]!)).toEqual(expected({ 5: "five", 10: "ten" }));
+    await closeAll();
+    const reopened = await open();
+    await write(reopened, { 6: "six", 12: "twelve" });
+    expect(await values(reopened)).toEqual(expected({ 5: "five", 6: "six", 10: "ten", 12: "twelve" }));
+    expect((await reopened.getRecords(1, 0, [12n, 6n, 7n])).map(text)).toEqual(["twelve", "six", "1/0/7"]);
+  });
+
+  it("replaces a run longer than a pack appended again over several packs after a reopen", async () => {
+    const storage = await open();
+    await appendRecords(storage, 1, 0, range(0n, 10n));
+    await appendRecords(storage, 1, 0, range(10n, 2000n));
+    await closeAll();
+    const reopened = await open();
+    const batch = reopened.batch();
+    for (let o = 0; o < 2000; o++) batch.appendRecord(1, 0, BigInt(o), bytes(`new${o}`));
+    await batch.write({ sync: false });
+    const records = await reopened.readRecords(1, 0, 0n, 5000, Infinity);
+    expect(records.map((r) => text(r.value))).toEqual(range(0n, 2000n).map((o) => `new${o}`));
+    expect((await reopened.getRecords(1, 0, [1024n, 1033n])).map(text)).toEqual(["new1024", "new1033"]);
+  });
+
   it("reports a pack that does not parse as corrupt", async () => {
     await appendRecords(await open(), 1, 0, range(0n, 5n));
     await raw((db) => db.put(logKey(PACKS, 1, 0, 4n), Uint8Array.of(5, 200)));
@@ -143,6 +175,26 @@ describe("a data directory of format v1", () => {
     expect((await storage.readRecords(1, 0, 0n, 100, Infinity)).map((r) => r.offset)).toEqual([7n, 8n, 9n]);
     expect(await raw((db) => db.keys({ gte: logKey(RECORDS_V1, 0, 0, 0n), lte: logKey(RECORDS_V1, 0xffff_ffff, 0xffff_ffff, 2n ** 64n - 1n) }).all())).toEqual([]);
     expect(await (await open()).partitionBounds(1, 0)).toEqual({ start: 7n, end: 10n });
+  });
+
+  it("replaces v1 records appended again, and reads v1 records merged with packs by offset", async () => {
+    await writeV1([0n, 1n, 2n, 3n, 4n, MAX_U64]);
+    const storage = await open();
+    await storage.batch().appendRecord(1, 0, 3n, bytes("three")).appendRecord(1, 0, 4n, bytes("four")).write({ sync: false });
+    await appendRecords(storage, 1, 0, [7n]);
+    const all = (await storage.readRecords(1, 0, 0n, 100, Infinity)).map((r) => [r.offset, text(r.value)]);
+    expect(all).toEqual([
+      [0n, "v1/0"],
+      [1n, "v1/1"],
+      [2n, "v1/2"],
+      [3n, "three"],
+      [4n, "four"],
+      [7n, "1/0/7"],
+      [MAX_U64, `v1/${MAX_U64}`],
+    ]);
+    expect((await storage.getRecords(1, 0, [4n, 3n, 2n])).map(text)).toEqual(["four", "three", "v1/2"]);
+    expect((await storage.readRecords(1, 0, 2n, 3, Infinity)).map((r) => r.offset)).toEqual([2n, 3n, 4n]);
+    expect(await storage.partitionBounds(1, 0)).toEqual({ start: 0n, end: MAX_U64 + 1n });
   });
 
   it("purges both kinds of a deleted topic's records", async () => {
