@@ -101,6 +101,8 @@ interface Read {
   readonly maxBytes: number;
   readonly records: StoredRecord[];
   bytes: number;
+  /** Whether it stopped at its limits, not at the end of what it reads. */
+  cut: boolean;
 }
 
 /**
@@ -117,17 +119,28 @@ export async function readLogRecords(
   maxBytes: number,
   v1: boolean,
 ): Promise<StoredRecord[]> {
-  const read: Read = { db, topicId, partition, maxRecords, maxBytes, records: [], bytes: 0 };
-  await readPacks(read, from);
-  if (!v1) return read.records;
-  // Each list is within the limits on its own, so the merged list's prefix within them is the answer.
-  const v1Read: Read = { ...read, records: [], bytes: 0 };
-  await readV1Records(v1Read, from);
-  if (v1Read.records.length === 0) return read.records;
-  const merged: Read = { ...read, records: [], bytes: 0 };
-  const a = v1Read.records;
-  const b = read.records;
+  const fresh = (): Read => ({ db, topicId, partition, maxRecords, maxBytes, records: [], bytes: 0, cut: false });
+  const packs = fresh();
+  if (!v1) {
+    await readPacks(packs, from);
+    return packs.records;
+  }
+  const old = fresh();
+  await readV1Records(old, from);
+  const lastOld = old.records[old.records.length - 1];
+  if (lastOld === undefined) {
+    await readPacks(packs, from);
+    return packs.records;
+  }
+  // v1 records sit below the packs, so when they fill the answer no pack is
+  // read past them; a merge by offset keeps the answer right regardless.
+  await readPacks(packs, from, old.cut ? lastOld.offset : undefined);
+  const merged = fresh();
+  const a = old.records;
+  const b = packs.records;
   for (let i = 0, j = 0; (i < a.length || j < b.length) && !full(merged); ) {
+    // A list cut at the limits may hold more below the other's next record: stop rather than skip them.
+    if ((i >= a.length && old.cut) || (j >= b.length && packs.cut)) break;
     // A pack's record replaced a v1 record at the same offset (`level-log-tails.ts` deletes it too).
     if (j < b.length && i < a.length && a[i]!.offset === b[j]!.offset) i++;
     const r = j >= b.length || (i < a.length && a[i]!.offset < b[j]!.offset) ? a[i++]! : b[j++]!;
@@ -165,15 +178,21 @@ async function readV1Records(read: Read, from: bigint): Promise<void> {
     while (!full(read)) {
       const entries = await iterator.nextv(Math.min(maxRecords - read.records.length, NEXTV_MAX_ENTRIES));
       if (entries.length === 0) return;
-      for (const [key, value] of entries) if (!take(read, logKeyOffset(key), value)) return;
+      for (const [key, value] of entries) {
+        if (!take(read, logKeyOffset(key), value)) {
+          read.cut = true;
+          return;
+        }
+      }
     }
+    read.cut = true;
   } finally {
     await iterator.close();
   }
 }
 
-/** Adds pack records at offsets >= `from`, up to the limits. */
-async function readPacks(read: Read, from: bigint): Promise<void> {
+/** Adds pack records at offsets >= `from`, up to the limits, from packs that start at or below `upTo` (default: all). */
+async function readPacks(read: Read, from: bigint, upTo?: bigint): Promise<void> {
   if (full(read)) return;
   const { topicId, partition } = read;
   // The pack holding `from` is the first whose last offset is >= `from`.
@@ -189,6 +208,7 @@ async function readPacks(read: Read, from: bigint): Promise<void> {
         const last = logKeyOffset(key);
         const pack = new PackReader(value, packName(topicId, partition, last));
         const first = firstOffset(last, pack.count);
+        if (upTo !== undefined && first > upTo) return;
         let i = 0;
         if (first < from) {
           i = Number(from - first);
@@ -197,7 +217,10 @@ async function readPacks(read: Read, from: bigint): Promise<void> {
         // Offsets as numbers while the pack's last one is exact as a number.
         const firstNumber = last <= MAX_EXACT ? Number(first) : -1;
         for (; i < pack.count; i++) {
-          if (!take(read, plus(first, firstNumber, i), pack.next()) || full(read)) return;
+          if (!take(read, plus(first, firstNumber, i), pack.next()) || full(read)) {
+            read.cut = true;
+            return;
+          }
         }
       }
     }

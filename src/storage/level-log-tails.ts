@@ -7,10 +7,10 @@
  *
  * It happens after a write that failed but may still have reached the disk
  * (LevelDB can log a batch whose sync then fails): the broker rolls its
- * offsets back and appends at them again. Each partition is checked once
- * after open, and again only when a batch starts at or below the highest
- * offset an earlier write of this process attempted; a normal append starts
- * above it and costs nothing.
+ * offsets back and appends at them again. A batch is checked when it starts
+ * at or below the highest offset an earlier write of this process attempted
+ * or the partition's bounds showed stored (or, for a partition it knows
+ * nothing of, once); a normal append starts above it and costs nothing.
  */
 
 import { logKey, logKeyOffset, PACKS, partitionLogRange, RECORDS_V1 } from "./level-keys.js";
@@ -36,24 +36,56 @@ interface StoredItem {
   readonly value: Uint8Array;
 }
 
-/** The highest offset a write of this process attempted, per partition. */
+/**
+ * The highest offset that may be stored, per partition: what a write of
+ * this process attempted, or what was found stored.
+ */
 export class LevelLogTails {
   readonly #attempted = new Map<string, bigint>();
   /** Whether the database may hold v1 records (set by the storage at open). */
   v1 = false;
+  /** The tail of the chain {@link exclusive} runs its functions on. */
+  #queue: Promise<unknown> = Promise.resolve();
+
+  /**
+   * Runs `fn` once every function passed earlier has settled. Whatever reads
+   * a stored pack and writes it back changed (a batch clearing the way,
+   * retention cutting a pack) runs here, so that two of them never work
+   * from the same pack.
+   */
+  exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(fn);
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+
+  /**
+   * Writes a batch's packs through `write`, which gets the writes that take
+   * the stored records at the spans' offsets out of the way, to go first in
+   * the same LevelDB write (none for a batch that appends above everything
+   * this process attempted, the broker's case). A batch that needs them is
+   * written under {@link exclusive}. Notes the spans as attempted, whatever
+   * the write's outcome.
+   *
+   * @param spans the batch's packs, grouped by partition, each partition's in offset order.
+   */
+  async write<T>(db: LevelDb, spans: readonly AppendSpan[], write: (clearing: ClearingOp[]) => Promise<T>): Promise<T> {
+    for (const span of spans) {
+      const before = this.#attempted.get(`${span.topicId}/${span.partition}`);
+      if (before === undefined || span.first <= before) return this.exclusive(async () => write(await this.#clearing(db, spans)));
+    }
+    for (const span of spans) this.#attempted.set(`${span.topicId}/${span.partition}`, span.last);
+    return write([]);
+  }
 
   /**
    * The writes that take the stored records at the spans' offsets out of
    * the way: every stored pack holding any of them (and, with {@link v1},
    * every v1 record at or above the first of them, so that v1 records stay
    * below all packs; the broker appends above them, so there are none) is
-   * deleted, and the records the batch does not cover are put back as
-   * packs. Notes the spans as attempted: call it right before the batch's
-   * write, whose outcome does not matter here.
-   *
-   * @param spans the batch's packs, grouped by partition, each partition's in offset order.
+   * deleted, and the records the batch does not cover are put back as packs.
    */
-  async clearing(db: LevelDb, spans: readonly AppendSpan[]): Promise<ClearingOp[]> {
+  async #clearing(db: LevelDb, spans: readonly AppendSpan[]): Promise<ClearingOp[]> {
     const ops: ClearingOp[] = [];
     for (let start = 0; start < spans.length; ) {
       const { topicId, partition } = spans[start]!;
@@ -62,14 +94,32 @@ export class LevelLogTails {
       const mine = spans.slice(start, end);
       start = end;
       const id = `${topicId}/${partition}`;
-      const before = this.#attempted.get(id);
+      let before = this.#attempted.get(id);
+      // The first time after open, what an earlier process stored counts as attempted.
+      before ??= await this.#storedLast(db, topicId, partition);
+      if (before !== undefined && mine[0]!.first <= before) ops.push(...(await this.#clear(db, topicId, partition, mine)));
       const last = mine[mine.length - 1]!.last;
-      if (before === undefined || mine[0]!.first <= before) {
-        ops.push(...(await this.#clear(db, topicId, partition, mine)));
-      }
-      if (before === undefined || last > before) this.#attempted.set(id, last);
+      this.#attempted.set(id, before !== undefined && before > last ? before : last);
     }
     return ops;
+  }
+
+  /** The highest offset stored in the partition, if any. */
+  async #storedLast(db: LevelDb, topicId: number, partition: number): Promise<bigint | undefined> {
+    let high: bigint | undefined;
+    for (const space of this.v1 ? ([PACKS, RECORDS_V1] as const) : ([PACKS] as const)) {
+      const [key] = await db.keys({ ...partitionLogRange(space, topicId, partition), limit: 1, reverse: true }).all();
+      const offset = key === undefined ? undefined : logKeyOffset(key);
+      if (offset !== undefined && (high === undefined || offset > high)) high = offset;
+    }
+    return high;
+  }
+
+  /** Notes that records up to `last` may be stored in the partition (its bounds were read). */
+  found(topicId: number, partition: number, last: bigint): void {
+    const id = `${topicId}/${partition}`;
+    const before = this.#attempted.get(id);
+    if (before === undefined || last > before) this.#attempted.set(id, last);
   }
 
   /** Forgets everything (the database was closed). */

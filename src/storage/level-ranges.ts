@@ -101,33 +101,45 @@ export async function purgeDeletedTopics(db: LevelDb, logger: { warn(obj: object
  * records, each in one atomic write (a pack's records never appear twice or
  * out of order); the packs wholly inside go in chunks, in offset order.
  */
-export async function deleteRecordRange(db: LevelDb, topicId: number, partition: number, from: bigint, to: bigint): Promise<void> {
+export async function deleteRecordRange(
+  db: LevelDb,
+  topicId: number,
+  partition: number,
+  from: bigint,
+  to: bigint,
+  exclusive: <T>(fn: () => Promise<T>) => Promise<T>,
+): Promise<void> {
   if (from >= to) return;
   const key = endFloorKey(topicId, partition);
   if ((await readEndFloor(db, topicId, partition)) < to) await db.put(key, encodeOffset(to));
   await purgeRange(db, { gte: logKey(RECORDS_V1, topicId, partition, from), lt: logKey(RECORDS_V1, topicId, partition, to) });
-  const head = await packAt(db, topicId, partition, from);
-  if (head === undefined) return;
-  if (head.first < from) {
-    // Its records below `from` stay, as a pack ending at from - 1.
-    const batch = db.batch();
-    batch.put(logKey(PACKS, topicId, partition, from - 1n), packOf(head.records(head.first, from - 1n)));
-    if (head.last >= to) {
-      // The whole range lies inside this pack.
-      batch.put(logKey(PACKS, topicId, partition, head.last), packOf(head.records(to, head.last)));
-      return batch.write();
+  // Packs are read and written back under `exclusive`, so that a batch
+  // replacing some of their records cannot work from them meanwhile (a
+  // batch appending above what is stored takes no part in it, and goes on).
+  await exclusive(async () => {
+    const head = await packAt(db, topicId, partition, from);
+    if (head === undefined) return;
+    if (head.first < from) {
+      // Its records below `from` stay, as a pack ending at from - 1.
+      const batch = db.batch();
+      batch.put(logKey(PACKS, topicId, partition, from - 1n), packOf(head.records(head.first, from - 1n)));
+      if (head.last >= to) {
+        // The whole range lies inside this pack.
+        batch.put(logKey(PACKS, topicId, partition, head.last), packOf(head.records(to, head.last)));
+        return batch.write();
+      }
+      batch.del(logKey(PACKS, topicId, partition, head.last));
+      await batch.write();
     }
-    batch.del(logKey(PACKS, topicId, partition, head.last));
-    await batch.write();
-  }
-  // The packs wholly inside next, lowest first, then the one straddling `to`:
-  // whatever a crash leaves of [from, to) is a contiguous run ending at `to`.
-  await purgeRange(db, { gte: logKey(PACKS, topicId, partition, from), lt: logKey(PACKS, topicId, partition, to) });
-  const tail = await packAt(db, topicId, partition, to);
-  if (tail !== undefined && tail.first < to) {
-    // Its records from `to` on stay, under the same key.
-    await db.put(logKey(PACKS, topicId, partition, tail.last), packOf(tail.records(to, tail.last)));
-  }
+    // The packs wholly inside next, lowest first, then the one straddling `to`:
+    // whatever a crash leaves of [from, to) is a contiguous run ending at `to`.
+    await purgeRange(db, { gte: logKey(PACKS, topicId, partition, from), lt: logKey(PACKS, topicId, partition, to) });
+    const tail = await packAt(db, topicId, partition, to);
+    if (tail !== undefined && tail.first < to) {
+      // Its records from `to` on stay, under the same key.
+      await db.put(logKey(PACKS, topicId, partition, tail.last), packOf(tail.records(to, tail.last)));
+    }
+  });
 }
 
 /** A pack read whole, for rewriting. */

@@ -87,9 +87,12 @@ export class LevelStorage implements Storage {
   async partitionBounds(topicId: number, partition: number): Promise<PartitionBounds> {
     assertU32("topicId", topicId);
     assertU32("partition", partition);
-    return this.#run(`reading bounds of topic ${topicId} partition ${partition}`, (db) =>
+    const bounds = await this.#run(`reading bounds of topic ${topicId} partition ${partition}`, (db) =>
       readPartitionBounds(db, topicId, partition, this.#v1),
     );
+    // Nothing is stored at or above the end: appends there need no clearing.
+    if (bounds.end > 0n) this.#tails.found(topicId, partition, bounds.end - 1n);
+    return bounds;
   }
 
   /** See {@link Storage.readRecords}: one iterator over the partition's packs (`level-log-reads.ts`). */
@@ -156,7 +159,7 @@ export class LevelStorage implements Storage {
     assertU64("from", from);
     assertU64("to", to);
     return this.#runWrite(`deleting records of topic ${topicId} partition ${partition}`, (db) =>
-      deleteRecordRange(db, topicId, partition, from, to),
+      deleteRecordRange(db, topicId, partition, from, to, (fn) => this.#tails.exclusive(fn)),
     );
   }
 

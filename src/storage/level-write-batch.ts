@@ -192,23 +192,25 @@ export class LevelWriteBatch implements WriteBatch {
       if (keys.length > 0 || this.#recordValues.length > 0) {
         const packs = this.#planPacks();
         // Stored records at the offsets appended go first (see `level-log-tails.ts`).
-        const clearing = packs.length > 0 ? await this.#tails.clearing(db, packs) : [];
-        // A chained batch, never the array form: the array form costs 4-5x
-        // more JavaScript CPU per operation (BASELINES.md).
-        chained = db.batch();
-        for (const op of clearing) {
-          if (op.type === "del") chained.del(op.key);
-          else chained.put(op.key, op.value);
-        }
-        // Records next: their keyspace is apart from every other key here,
-        // so the order between them and the rest changes nothing.
-        this.#putPacks(chained, packs);
-        for (let i = 0; i < keys.length; i++) {
-          const value = values[i];
-          if (value === undefined) chained.del(keys[i]);
-          else chained.put(keys[i], value);
-        }
-        await chained.write({ sync: options.sync || snapshot !== undefined });
+        await this.#tails.write(db, packs, async (clearing) => {
+          // A chained batch, never the array form: the array form costs 4-5x
+          // more JavaScript CPU per operation (BASELINES.md).
+          const batch = db.batch();
+          chained = batch;
+          for (const op of clearing) {
+            if (op.type === "del") batch.del(op.key);
+            else batch.put(op.key, op.value);
+          }
+          // Records next: their keyspace is apart from every other key here,
+          // so the order between them and the rest changes nothing.
+          this.#putPacks(batch, packs);
+          for (let i = 0; i < keys.length; i++) {
+            const value = values[i];
+            if (value === undefined) batch.del(keys[i]);
+            else batch.put(keys[i], value);
+          }
+          await batch.write({ sync: options.sync || snapshot !== undefined });
+        });
       }
       if (snapshot !== undefined) await this.#saveSnapshot(snapshot);
     } catch (err) {

@@ -139,6 +139,42 @@ describe("log packs", () => {
     expect((await reopened.getRecords(1, 0, [1024n, 1033n])).map(text)).toEqual(["new1024", "new1033"]);
   });
 
+  it("replaces records appended again in several batches after a reopen, with or without the bounds read first", async () => {
+    for (const readBounds of [false, true]) {
+      await appendRecords(await open(), 1, 0, range(0n, 20n));
+      await closeAll();
+      const storage = await open();
+      if (readBounds) expect(await storage.partitionBounds(1, 0)).toEqual({ start: 0n, end: 20n });
+      for (const [from, to] of [[5, 10], [10, 15]] as const) {
+        const batch = storage.batch();
+        for (let o = from; o < to; o++) batch.appendRecord(1, 0, BigInt(o), bytes(`new${o}`));
+        await batch.write({ sync: false });
+      }
+      const values = (await storage.readRecords(1, 0, 0n, 100, Infinity)).map((r) => text(r.value));
+      expect(values).toEqual(range(0n, 20n).map((o) => (o >= 5n && o < 15n ? `new${o}` : `1/0/${o}`)));
+      await closeAll();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("cuts a pack for retention and replaces records of the same pack in a batch at once without losing or repeating any", async () => {
+    const tick = () => new Promise((resolve) => setImmediate(resolve));
+    for (let round = 0; round < 48; round++) {
+      const storage = await open();
+      await appendRecords(storage, 1, round, range(0n, 1000n));
+      const batch = storage.batch();
+      for (let o = 990n; o < 1000n; o++) batch.appendRecord(1, round, o, bytes(`new${o}`));
+      // The batch starts at different points of the cut, which reads and writes over several turns.
+      const cut = storage.deleteRecords(1, round, 0n, 500n);
+      for (let i = 0; i < 3 + (round % 12); i++) await tick();
+      await Promise.all([cut, batch.write({ sync: false })]);
+      const records = await storage.readRecords(1, round, 0n, 5000, Infinity);
+      expect(records.map((r) => r.offset)).toEqual(range(500n, 1000n));
+      expect(records.slice(-10).map((r) => text(r.value))).toEqual(range(990n, 1000n).map((o) => `new${o}`));
+      await closeAll();
+    }
+  });
+
   it("reports a pack that does not parse as corrupt", async () => {
     await appendRecords(await open(), 1, 0, range(0n, 5n));
     await raw((db) => db.put(logKey(PACKS, 1, 0, 4n), Uint8Array.of(5, 200)));
@@ -195,6 +231,24 @@ describe("a data directory of format v1", () => {
     expect((await storage.getRecords(1, 0, [4n, 3n, 2n])).map(text)).toEqual(["four", "three", "v1/2"]);
     expect((await storage.readRecords(1, 0, 2n, 3, Infinity)).map((r) => r.offset)).toEqual([2n, 3n, 4n]);
     expect(await storage.partitionBounds(1, 0)).toEqual({ start: 0n, end: MAX_U64 + 1n });
+  });
+
+  it("stops a read at a v1 record that does not fit, before the packs after it", async () => {
+    const db: Db = new ClassicLevel<Uint8Array, Uint8Array>(dir, { keyEncoding: "view", valueEncoding: "view" });
+    await db.open();
+    await db.put(FORMAT_KEY, new TextEncoder().encode("sluice-storage-v1"));
+    await db.batch([
+      { type: "put", key: logKey(RECORDS_V1, 1, 0, 0n), value: bytes("a") },
+      { type: "put", key: logKey(RECORDS_V1, 1, 0, 1n), value: bytes("b") },
+      { type: "put", key: logKey(RECORDS_V1, 1, 0, 2n), value: new Uint8Array(100) },
+    ]);
+    await db.close();
+    const storage = await open();
+    await storage.batch().appendRecord(1, 0, 3n, bytes("c")).appendRecord(1, 0, 4n, bytes("d")).write({ sync: false });
+    expect((await storage.readRecords(1, 0, 0n, 10, 50)).map((r) => r.offset)).toEqual([0n, 1n]);
+    expect((await storage.readRecords(1, 0, 1n, 10, 10)).map((r) => r.offset)).toEqual([1n]);
+    expect((await storage.readRecords(1, 0, 2n, 10, 10)).map((r) => r.offset)).toEqual([2n]);
+    expect((await storage.readRecords(1, 0, 3n, 10, 10)).map((r) => r.offset)).toEqual([3n, 4n]);
   });
 
   it("purges both kinds of a deleted topic's records", async () => {
