@@ -6,9 +6,16 @@
  * - `0x00 kind ...`: metadata (topics, groups, id counters, tombstones of
  *   deleted topics, the format marker, the dedupe snapshot file's length);
  *   small and rarely written.
- * - `0x01 topicId:u32 partition:u32 offset:u64`: log records of format v1,
- *   one per key (17 bytes). Still read, never written: a data directory of
- *   v1 keeps them until retention or a topic's deletion removes them.
+ * - `0x01 topicId:u32 partition:u32 offset:u64`: the log. A key of 17
+ *   bytes holds one record (format v1 wrote only those; this version reads
+ *   them and never writes them); a key of 18 bytes, the same followed by
+ *   `0x00`, holds a pack: a run of records at consecutive offsets ending at
+ *   `offset`, in one value (`record-pack.ts`). So the log sorts by offset,
+ *   a v1 record before a pack ending at the same offset, and the entry
+ *   holding offset `o` is the first at or after `o`'s 17-byte key. The log
+ *   sorts below every key written beside it (group state, end floors): a
+ *   flushed table then never spans older log tables, which LevelDB moves
+ *   down the levels without rewriting.
  * - `0x02 groupId:u32 partition:u32`: a group's state in one partition.
  * - `0x03 ...`: dedupe entries of earlier versions, one per message; deleted
  *   at start (see `LEGACY_DEDUPE_RANGE`).
@@ -17,27 +24,17 @@
  * - `0x05 ...`: the dedupe snapshot of an earlier version, in chunks;
  *   deleted at start (see `LEGACY_DEDUPE_SNAPSHOT_RANGE`). The snapshot is now
  *   a file (`dedupe-snapshot-file.ts`) whose length is kept in the metadata.
- * - `0x06 topicId:u32 partition:u32 lastOffset:u64`: log packs (17 bytes):
- *   a run of records at consecutive offsets ending at `lastOffset`, in one
- *   value (`record-pack.ts`). Keyed by the last offset so that the pack
- *   holding offset `o` is the first key at or after `o`'s.
  * - `0xff`: never written; an empty range to compact (see {@link UNUSED_KEY}).
  *
  * Callers validate ids and offsets before building keys (see `validate.ts`).
  */
 
 const META = 0x00;
-/** The log keyspace of format v1: one record per key. */
-export const RECORDS_V1 = 0x01;
+const LOG = 0x01;
 const GROUP_STATE = 0x02;
 const LEGACY_DEDUPE = 0x03;
 const END_FLOOR = 0x04;
 const LEGACY_DEDUPE_SNAPSHOT = 0x05;
-/** The log keyspace of packs of records. */
-export const PACKS = 0x06;
-
-/** A log keyspace: {@link RECORDS_V1} or {@link PACKS}; both key by topic, partition and an offset. */
-export type LogSpace = typeof RECORDS_V1 | typeof PACKS;
 
 const META_TOPIC = 0x01;
 const META_GROUP = 0x02;
@@ -45,8 +42,10 @@ const META_NEXT_IDS = 0x03;
 const META_DELETED_TOPIC = 0x04;
 const META_DEDUPE_SNAPSHOT = 0x05;
 
-/** Length of a log key (a record's or a pack's). */
+/** Length of a record's log key. */
 export const RECORD_KEY_LENGTH = 17;
+/** Length of a pack's log key. */
+export const PACK_KEY_LENGTH = 18;
 
 const TWO_POW_32 = 0x1_0000_0000;
 /** Offsets up to this value convert to and from `number` exactly. */
@@ -76,21 +75,33 @@ function readU32(key: Uint8Array, at: number): number {
   return ((key[at] << 24) | (key[at + 1] << 16) | (key[at + 2] << 8) | key[at + 3]) >>> 0;
 }
 
-/** Builds the log key of `offset` in keyspace `space`. */
-export function logKey(space: LogSpace, topicId: number, partition: number, offset: bigint): Uint8Array {
+/** Builds the 17-byte log key of the record at `offset` (v1), which sorts before every entry holding a later offset. */
+export function recordKey(topicId: number, partition: number, offset: bigint): Uint8Array {
   const key = new Uint8Array(RECORD_KEY_LENGTH);
-  writeLogKey(key, space, topicId, partition, offset);
+  writeLogKey(key, topicId, partition, offset);
   return key;
 }
 
+/** Builds the 18-byte log key of the pack ending at `last`. */
+export function packKey(topicId: number, partition: number, last: bigint): Uint8Array {
+  const key = new Uint8Array(PACK_KEY_LENGTH);
+  writeLogKey(key, topicId, partition, last);
+  return key;
+}
+
+/** Whether a log key is a pack's (else a v1 record's). */
+export function isPackKey(key: Uint8Array): boolean {
+  return key.length === PACK_KEY_LENGTH;
+}
+
 /**
- * Writes the log key of `offset` in keyspace `space` into `key`
- * ({@link RECORD_KEY_LENGTH} bytes), so that a batch of writes can reuse one
+ * Writes the log key of `offset` into the first 17 bytes of `key` (a
+ * pack's 18th byte stays 0), so that a batch of writes can reuse one
  * buffer. Offsets below 2^53 (all of them, in practice) are split with
  * number arithmetic instead of bigint shifts, which would allocate.
  */
-export function writeLogKey(key: Uint8Array, space: LogSpace, topicId: number, partition: number, offset: bigint): void {
-  key[0] = space;
+export function writeLogKey(key: Uint8Array, topicId: number, partition: number, offset: bigint): void {
+  key[0] = LOG;
   writeU32(key, 1, topicId);
   writeU32(key, 5, partition);
   if (offset <= MAX_EXACT) {
@@ -112,37 +123,38 @@ export function logKeyOffset(key: Uint8Array): bigint {
   return (BigInt(high) << 32n) | BigInt(low);
 }
 
-function logPrefixKey(space: LogSpace, topicId: number, partition: number, fill: number): Uint8Array {
-  const key = new Uint8Array(RECORD_KEY_LENGTH).fill(fill, 9);
-  key[0] = space;
+/** Names a log entry in messages: its topic, partition and (last) offset. */
+export function logKeyName(key: Uint8Array): string {
+  return `topic ${readU32(key, 1)} partition ${readU32(key, 5)} offsets up to ${logKeyOffset(key)}`;
+}
+
+/** The largest possible log key of the topic, or of one of its partitions. */
+function logCeilingKey(topicId: number, partition: number | undefined): Uint8Array {
+  const key = new Uint8Array(PACK_KEY_LENGTH).fill(0xff);
+  key[0] = LOG;
   writeU32(key, 1, topicId);
-  writeU32(key, 5, partition);
+  if (partition !== undefined) writeU32(key, 5, partition);
   return key;
 }
 
-/** The log keys of a partition in `space` at offsets >= `from`. */
-export function partitionLogRange(space: LogSpace, topicId: number, partition: number, from = 0n): KeyRange {
-  return {
-    gte: from === 0n ? logPrefixKey(space, topicId, partition, 0) : logKey(space, topicId, partition, from),
-    // The largest possible key of the partition; using `lte` avoids computing
-    // a successor that would overflow at partition 2^32 - 1.
-    lte: logPrefixKey(space, topicId, partition, 0xff),
-  };
+/** The log keys of a partition holding offsets >= `from` (and a pack that ends at or after `from`). */
+export function partitionLogRange(topicId: number, partition: number, from = 0n): KeyRange {
+  // The largest possible key of the partition as the upper end, with `lte`:
+  // a successor would overflow at partition 2^32 - 1.
+  return { gte: recordKey(topicId, partition, from), lte: logCeilingKey(topicId, partition) };
 }
 
-/** The log keys in `space` of a topic, in all its partitions. */
-export function topicLogRange(space: LogSpace, topicId: number): KeyRange {
-  const gte = new Uint8Array(RECORD_KEY_LENGTH);
-  gte[0] = space;
-  writeU32(gte, 1, topicId);
-  const lte = new Uint8Array(RECORD_KEY_LENGTH).fill(0xff, 5);
-  lte[0] = space;
-  writeU32(lte, 1, topicId);
-  return { gte, lte };
+/** The log keys of a topic, in all its partitions. */
+export function topicLogRange(topicId: number): KeyRange {
+  return { gte: recordKey(topicId, 0, 0n), lte: logCeilingKey(topicId, undefined) };
 }
 
-/** Every key of the v1 log keyspace. */
-export const RECORDS_V1_RANGE: PrefixRange = { gte: Uint8Array.of(RECORDS_V1), lt: Uint8Array.of(RECORDS_V1 + 1) };
+/** The smallest key after `key`. */
+export function keyAfter(key: Uint8Array): Uint8Array {
+  const next = new Uint8Array(key.length + 1);
+  next.set(key);
+  return next;
+}
 
 /** The key of a group's state in one partition. */
 export function groupStateKey(groupId: number, partition: number): Uint8Array {

@@ -13,9 +13,10 @@
  * nothing of, once); a normal append starts above it and costs nothing.
  */
 
-import { logKey, logKeyOffset, PACKS, partitionLogRange, RECORDS_V1 } from "./level-keys.js";
+import { logKeyOffset, packKey, partitionLogRange } from "./level-keys.js";
+import { logEntry } from "./level-log-entry.js";
 import type { LevelDb } from "./level-write-batch.js";
-import { PACK_MAX_BYTES, PACK_MAX_RECORDS, PackReader, packOf } from "./record-pack.js";
+import { PACK_MAX_BYTES, PACK_MAX_RECORDS, packOf } from "./record-pack.js";
 
 /** The offsets one pack of a batch appends to one partition. */
 export interface AppendSpan {
@@ -42,8 +43,6 @@ interface StoredItem {
  */
 export class LevelLogTails {
   readonly #attempted = new Map<string, bigint>();
-  /** Whether the database may hold v1 records (set by the storage at open). */
-  v1 = false;
   /** The tail of the chain {@link exclusive} runs its functions on. */
   #queue: Promise<unknown> = Promise.resolve();
 
@@ -80,10 +79,8 @@ export class LevelLogTails {
 
   /**
    * The writes that take the stored records at the spans' offsets out of
-   * the way: every stored pack holding any of them (and, with {@link v1},
-   * every v1 record at or above the first of them, so that v1 records stay
-   * below all packs; the broker appends above them, so there are none) is
-   * deleted, and the records the batch does not cover are put back as packs.
+   * the way: every stored entry (pack, or v1 record) holding any of them is
+   * deleted, and its records the batch does not cover are put back as packs.
    */
   async #clearing(db: LevelDb, spans: readonly AppendSpan[]): Promise<ClearingOp[]> {
     const ops: ClearingOp[] = [];
@@ -106,13 +103,8 @@ export class LevelLogTails {
 
   /** The highest offset stored in the partition, if any. */
   async #storedLast(db: LevelDb, topicId: number, partition: number): Promise<bigint | undefined> {
-    let high: bigint | undefined;
-    for (const space of this.v1 ? ([PACKS, RECORDS_V1] as const) : ([PACKS] as const)) {
-      const [key] = await db.keys({ ...partitionLogRange(space, topicId, partition), limit: 1, reverse: true }).all();
-      const offset = key === undefined ? undefined : logKeyOffset(key);
-      if (offset !== undefined && (high === undefined || offset > high)) high = offset;
-    }
-    return high;
+    const [key] = await db.keys({ ...partitionLogRange(topicId, partition), limit: 1, reverse: true }).all();
+    return key === undefined ? undefined : logKeyOffset(key);
   }
 
   /** Notes that records up to `last` may be stored in the partition (its bounds were read). */
@@ -132,36 +124,26 @@ export class LevelLogTails {
     const last = spans[spans.length - 1]!.last;
     const ops: ClearingOp[] = [];
     const kept: StoredItem[] = [];
-    const keep = (item: StoredItem): void => {
-      if (!spans.some((s) => s.first <= item.offset && item.offset <= s.last)) kept.push(item);
-    };
-    if (this.v1) {
-      // Every v1 record from `first` up goes, the uncovered ones into packs: v1 records stay below all packs.
-      for (const [key, value] of await db.iterator(partitionLogRange(RECORDS_V1, topicId, partition, first)).all()) {
-        ops.push({ type: "del", key });
-        keep({ offset: logKeyOffset(key), value });
-      }
-    }
-    // The packs holding offsets in [first, last]: from the first whose last offset is >= first.
-    const iterator = db.iterator(partitionLogRange(PACKS, topicId, partition, first));
+    // The entries holding offsets in [first, last]: from the first at or after `first`'s key.
+    const iterator = db.iterator(partitionLogRange(topicId, partition, first));
     try {
       scan: for (;;) {
         const entries = await iterator.nextv(4);
         if (entries.length === 0) break;
         for (const [key, value] of entries) {
-          const end = logKeyOffset(key);
-          const reader = new PackReader(value, `topic ${topicId} partition ${partition} offsets up to ${end}`);
-          const start = end - BigInt(reader.count - 1);
-          if (start > last) break scan;
+          const entry = logEntry(key, value);
+          if (entry.first > last) break scan;
           ops.push({ type: "del", key });
-          for (let o = start; o <= end; o++) keep({ offset: o, value: reader.next() });
+          for (let o = entry.first; o <= entry.last; o++) {
+            const record = entry.reader.next();
+            if (!spans.some((s) => s.first <= o && o <= s.last)) kept.push({ offset: o, value: record });
+          }
         }
       }
     } finally {
       await iterator.close();
     }
-    kept.sort((a, b) => (a.offset < b.offset ? -1 : a.offset > b.offset ? 1 : 0));
-    // Runs of consecutive offsets, each a pack under its last offset (never a key the batch writes: those are covered).
+    // Entries come in offset order, so `kept` is too. Runs of consecutive offsets, each a pack under its last offset (never a key the batch writes: those are covered).
     for (let i = 0; i < kept.length; ) {
       let bytes = kept[i]!.value.byteLength;
       let j = i + 1;
@@ -170,7 +152,7 @@ export class LevelLogTails {
         if (bytes > PACK_MAX_BYTES) break;
       }
       const run = kept.slice(i, j);
-      ops.push({ type: "put", key: logKey(PACKS, topicId, partition, run[run.length - 1]!.offset), value: packOf(run.map((r) => r.value)) });
+      ops.push({ type: "put", key: packKey(topicId, partition, run[run.length - 1]!.offset), value: packOf(run.map((r) => r.value)) });
       i = j;
     }
     return ops;

@@ -8,27 +8,25 @@ import type { AbstractSnapshot } from "abstract-level";
 import {
   LEGACY_DEDUPE_RANGE,
   LEGACY_DEDUPE_SNAPSHOT_RANGE,
-  RECORD_KEY_LENGTH,
-  RECORDS_V1,
-  PACKS,
+  PACK_KEY_LENGTH,
   decodeOffset,
   deletedTopicKey,
   encodeOffset,
   endFloorKey,
+  keyAfter,
   keyHex,
-  logKey,
-  logKeyOffset,
+  packKey,
   parseMetaKey,
   partitionLogRange,
+  recordKey,
   topicEndFloorRange,
   topicLogRange,
 } from "./level-keys.js";
+import { logEntry, type LogEntry } from "./level-log-entry.js";
 import type { LevelDb } from "./level-write-batch.js";
-import { PackReader, packOf } from "./record-pack.js";
+import { packOf } from "./record-pack.js";
 import { DELETE_CHUNK_RECORDS, StorageError } from "./storage.js";
 
-/** The largest offset. */
-const MAX_U64 = 2n ** 64n - 1n;
 
 /** A key range for an iterator or `clear()`: inclusive or exclusive upper end. */
 export type ClearRange =
@@ -48,7 +46,7 @@ export type ClearRange =
  * dedupe entries).
  */
 export async function purgeRange(db: LevelDb, range: ClearRange, chunk = DELETE_CHUNK_RECORDS): Promise<void> {
-  const iterator = db.keys({ ...range, highWaterMarkBytes: chunk * RECORD_KEY_LENGTH * 2 });
+  const iterator = db.keys({ ...range, highWaterMarkBytes: chunk * PACK_KEY_LENGTH * 2 });
   try {
     for (;;) {
       const keys = await iterator.nextv(chunk);
@@ -65,9 +63,9 @@ export async function purgeRange(db: LevelDb, range: ClearRange, chunk = DELETE_
 /**
  * Deletes the per-message dedupe entries and the in-database dedupe
  * snapshot of earlier versions, then, for every tombstoned topic, deletes
- * its packs, v1 records and end floors in steps of 10,000 keys
- * (DELETE_CHUNK_RECORDS), compacts the emptied log ranges (so that seeks
- * near them do not skip over the deletions), then removes the tombstone. A
+ * its log entries and end floors in steps of 10,000 keys
+ * (DELETE_CHUNK_RECORDS), compacts the emptied log range (so that seeks
+ * near it do not skip over the deletions), then removes the tombstone. A
  * crash leaves the tombstone, so the next call resumes. A failed compaction
  * is only logged; other failures reject as LevelDB's errors.
  */
@@ -78,11 +76,11 @@ export async function purgeDeletedTopics(db: LevelDb, logger: { warn(obj: object
   for (const tombstone of tombstones) {
     const parsed = parseMetaKey(tombstone);
     if (parsed?.kind !== "deleted-topic") continue;
-    const ranges = [topicLogRange(PACKS, parsed.id), topicLogRange(RECORDS_V1, parsed.id)];
-    for (const range of ranges) await purgeRange(db, range);
+    const range = topicLogRange(parsed.id);
+    await purgeRange(db, range);
     await purgeRange(db, topicEndFloorRange(parsed.id));
     try {
-      for (const range of ranges) await db.compactRange(range.gte, range.lte);
+      await db.compactRange(range.gte, range.lte);
     } catch (err) {
       // Only an optimisation: the records are gone either way.
       logger?.warn({ err, topicId: parsed.id }, "compacting a purged topic's range failed");
@@ -112,61 +110,42 @@ export async function deleteRecordRange(
   if (from >= to) return;
   const key = endFloorKey(topicId, partition);
   if ((await readEndFloor(db, topicId, partition)) < to) await db.put(key, encodeOffset(to));
-  await purgeRange(db, { gte: logKey(RECORDS_V1, topicId, partition, from), lt: logKey(RECORDS_V1, topicId, partition, to) });
-  // Packs are read and written back under `exclusive`, so that a batch
+  // Entries are read and written back under `exclusive`, so that a batch
   // replacing some of their records cannot work from them meanwhile (a
   // batch appending above what is stored takes no part in it, and goes on).
   await exclusive(async () => {
-    const head = await packAt(db, topicId, partition, from);
-    if (head === undefined) return;
-    if (head.first < from) {
-      // Its records below `from` stay, as a pack ending at from - 1.
+    const head = await entryAt(db, topicId, partition, from);
+    if (head !== undefined && head.first < from) {
+      // A pack from below `from`: its records below `from` stay, as a pack ending at from - 1.
+      const all = Array.from({ length: head.reader.count }, () => head.reader.next());
       const batch = db.batch();
-      batch.put(logKey(PACKS, topicId, partition, from - 1n), packOf(head.records(head.first, from - 1n)));
+      batch.put(packKey(topicId, partition, from - 1n), packOf(all.slice(0, Number(from - head.first))));
       if (head.last >= to) {
         // The whole range lies inside this pack.
-        batch.put(logKey(PACKS, topicId, partition, head.last), packOf(head.records(to, head.last)));
+        batch.put(packKey(topicId, partition, head.last), packOf(all.slice(Number(to - head.first))));
         return batch.write();
       }
-      batch.del(logKey(PACKS, topicId, partition, head.last));
+      batch.del(packKey(topicId, partition, head.last));
       await batch.write();
     }
-    // The packs wholly inside next, lowest first, then the one straddling `to`:
+    // The entries wholly inside next, lowest first, then a pack straddling `to`:
     // whatever a crash leaves of [from, to) is a contiguous run ending at `to`.
-    await purgeRange(db, { gte: logKey(PACKS, topicId, partition, from), lt: logKey(PACKS, topicId, partition, to) });
-    const tail = await packAt(db, topicId, partition, to);
+    // (`to`'s 17-byte key sorts below a pack ending at `to`.)
+    await purgeRange(db, { gte: recordKey(topicId, partition, from), lt: recordKey(topicId, partition, to) });
+    const tail = await entryAt(db, topicId, partition, to);
     if (tail !== undefined && tail.first < to) {
       // Its records from `to` on stay, under the same key.
-      await db.put(logKey(PACKS, topicId, partition, tail.last), packOf(tail.records(to, tail.last)));
+      tail.reader.skip(Number(to - tail.first));
+      const kept = Array.from({ length: Number(tail.last - to) + 1 }, () => tail.reader.next());
+      await db.put(packKey(topicId, partition, tail.last), packOf(kept));
     }
   });
 }
 
-/** A pack read whole, for rewriting. */
-interface WholePack {
-  readonly first: bigint;
-  readonly last: bigint;
-  /** Its records at offsets [lo, hi]. */
-  records(lo: bigint, hi: bigint): Uint8Array[];
-}
-
-/** The pack holding `offset` or, if none does, the first after it; `undefined` when there is none. */
-async function packAt(db: LevelDb, topicId: number, partition: number, offset: bigint): Promise<WholePack | undefined> {
-  const [entry] = await db.iterator({ ...partitionLogRange(PACKS, topicId, partition, offset), limit: 1 }).all();
-  if (entry === undefined) return undefined;
-  const [key, value] = entry;
-  const last = logKeyOffset(key);
-  const what = `topic ${topicId} partition ${partition} offsets up to ${last}`;
-  const first = last - BigInt(new PackReader(value, what).count - 1);
-  return {
-    first,
-    last,
-    records(lo, hi) {
-      const reader = new PackReader(value, what);
-      reader.skip(Number(lo - first));
-      return Array.from({ length: Number(hi - lo) + 1 }, () => reader.next());
-    },
-  };
+/** The log entry holding `offset` or, if none does, the first after it; `undefined` when there is none. */
+async function entryAt(db: LevelDb, topicId: number, partition: number, offset: bigint): Promise<LogEntry | undefined> {
+  const [entry] = await db.iterator({ ...partitionLogRange(topicId, partition, offset), limit: 1 }).all();
+  return entry === undefined ? undefined : logEntry(entry[0], entry[1]);
 }
 
 /** The partition's end floor (0 when never set), read from `snapshot` when given. */
@@ -188,15 +167,9 @@ export async function readEndFloor(db: LevelDb, topicId: number, partition: numb
  * under the same key until a compaction, and would count both.
  */
 export async function approximatePartitionBytes(db: LevelDb, topicId: number, partition: number, from: bigint): Promise<number> {
-  const v1 = partitionLogRange(RECORDS_V1, topicId, partition, from);
-  const packs = partitionLogRange(PACKS, topicId, partition, from);
-  const [[first], v1Bytes] = await Promise.all([
-    db.iterator({ ...packs, limit: 1 }).all(),
-    db.approximateSize(v1.gte, v1.lte),
-  ]);
-  if (first === undefined) return v1Bytes;
+  const range = partitionLogRange(topicId, partition, from);
+  const [first] = await db.iterator({ ...range, limit: 1 }).all();
+  if (first === undefined) return 0;
   const [key, value] = first;
-  const last = logKeyOffset(key);
-  const rest = last < MAX_U64 ? await db.approximateSize(logKey(PACKS, topicId, partition, last + 1n), packs.lte) : 0;
-  return v1Bytes + value.byteLength + rest;
+  return value.byteLength + (await db.approximateSize(keyAfter(key), range.lte));
 }

@@ -8,7 +8,7 @@ import { LevelDbHandle } from "./level-db-handle.js";
 import { toStorageError } from "./level-errors.js";
 import { DEDUPE_SNAPSHOT_KEY } from "./level-keys.js";
 import { LevelLogTails } from "./level-log-tails.js";
-import { getLogRecords, hasV1Records, readLogRecords, readPartitionBounds } from "./level-log-reads.js";
+import { getLogRecords, readLogRecords, readPartitionBounds } from "./level-log-reads.js";
 import { approximatePartitionBytes, deleteRecordRange, purgeDeletedTopics } from "./level-ranges.js";
 import { LevelWriteBatch, decodeSnapshotLength, type LevelDb } from "./level-write-batch.js";
 import { loadLevelState } from "./load-level-state.js";
@@ -37,11 +37,6 @@ export class LevelStorage implements Storage {
   readonly #logger: LevelStorageOptions["logger"];
   /** The database, and writes held back after a failed one (see `level-db-handle.ts`). */
   readonly #db: LevelDbHandle;
-  /**
-   * Whether the database may hold log records of format v1 (`level-keys.ts`),
-   * found at open; they are only ever removed, so it never turns true later.
-   */
-  #v1 = false;
   readonly #tails = new LevelLogTails();
 
   constructor(options: LevelStorageOptions) {
@@ -60,8 +55,6 @@ export class LevelStorage implements Storage {
    */
   async open(): Promise<void> {
     await this.#db.open();
-    this.#v1 = await this.#run("opening", hasV1Records);
-    this.#tails.v1 = this.#v1;
   }
 
   /** Closes the database. Idempotent; waits for an `open()` in progress. */
@@ -88,7 +81,7 @@ export class LevelStorage implements Storage {
     assertU32("topicId", topicId);
     assertU32("partition", partition);
     const bounds = await this.#run(`reading bounds of topic ${topicId} partition ${partition}`, (db) =>
-      readPartitionBounds(db, topicId, partition, this.#v1),
+      readPartitionBounds(db, topicId, partition),
     );
     // Nothing is stored at or above the end: appends there need no clearing.
     if (bounds.end > 0n) this.#tails.found(topicId, partition, bounds.end - 1n);
@@ -108,7 +101,7 @@ export class LevelStorage implements Storage {
     assertU64("from", from);
     assertReadLimits(maxRecords, maxBytes);
     return this.#run(`reading records of topic ${topicId} partition ${partition}`, (db) =>
-      readLogRecords(db, topicId, partition, from, maxRecords, maxBytes, this.#v1),
+      readLogRecords(db, topicId, partition, from, maxRecords, maxBytes),
     );
   }
 
@@ -126,7 +119,7 @@ export class LevelStorage implements Storage {
       return [];
     }
     return this.#run(`reading records of topic ${topicId} partition ${partition}`, (db) =>
-      getLogRecords(db, topicId, partition, offsets, this.#v1),
+      getLogRecords(db, topicId, partition, offsets),
     );
   }
 

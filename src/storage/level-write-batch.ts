@@ -13,8 +13,7 @@ import {
   deletedTopicKey,
   groupMetaKey,
   groupStateKey,
-  PACKS,
-  RECORD_KEY_LENGTH,
+  PACK_KEY_LENGTH,
   topicMetaKey,
   writeLogKey,
 } from "./level-keys.js";
@@ -259,13 +258,13 @@ export class LevelWriteBatch implements WriteBatch {
    */
   #putPacks(chained: ReturnType<LevelDb["batch"]>, packs: readonly PlannedPack[]): void {
     const values = this.#recordValues;
-    const key = new Uint8Array(RECORD_KEY_LENGTH);
+    const key = new Uint8Array(PACK_KEY_LENGTH);
     let scratch = new Uint8Array(0);
     for (const { topicId, partition, last, order, start, end } of packs) {
       const length = packLength(values, order, start, end);
       if (scratch.byteLength < length) scratch = new Uint8Array(Math.max(length, scratch.byteLength * 2));
       writePack(scratch, values, order, start, end);
-      writeLogKey(key, PACKS, topicId, partition, last);
+      writeLogKey(key, topicId, partition, last);
       chained.put(key, scratch.subarray(0, length));
     }
   }

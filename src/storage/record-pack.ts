@@ -72,10 +72,10 @@ export class PackReader {
   #at = 0;
   #read = 0;
 
-  /** @param what names the pack in errors (its topic, partition and last offset). */
+  /** @param what names the pack in errors (its topic, partition and last offset); called only then. */
   constructor(
     private readonly pack: Uint8Array,
-    private readonly what: string,
+    private readonly what: () => string,
   ) {
     this.count = this.#varint();
     if (this.count < 1) throw this.#corrupt("holds no records");
@@ -119,7 +119,7 @@ export class PackReader {
   }
 
   #corrupt(why: string): StorageError {
-    return new StorageError("corrupt", `malformed log pack (${this.what}): it ${why}`);
+    return new StorageError("corrupt", `malformed log pack (${this.what()}): it ${why}`);
   }
 }
 

@@ -7,6 +7,7 @@ import type { CreateTopicRequestSchema } from "../../gen/sluice/v1/admin_pb.js";
 import { PublishStreamRequestSchema } from "../../gen/sluice/v1/broker_pb.js";
 import { AdminService, BrokerService, call, expectCode } from "../helpers/grpc-clients.js";
 import { InProcessBroker } from "../helpers/in-process-broker.js";
+import { PACK_MAX_BYTES } from "../../src/storage/record-pack.js";
 import { rawPublishStream } from "../helpers/raw-grpc.js";
 import { positions, TestSubscriber } from "../helpers/test-subscriber.js";
 
@@ -194,7 +195,10 @@ describe("retention", () => {
       10_000,
     );
     const p0 = t.partitions[0]!;
-    expect(Number(p0.bytes)).toBeGreaterThanOrEqual(maxBytes * 0.9);
+    // LevelDB's estimate is as fine as its blocks, and a block holds a whole
+    // pack of records (up to PACK_MAX_BYTES): the pass before the restart and
+    // the one after may each have cut up to a pack more than needed.
+    expect(Number(p0.bytes)).toBeGreaterThanOrEqual(maxBytes - 2 * PACK_MAX_BYTES);
     expect(p0.endOffset).toBe(1500n);
     expect(p0.startOffset).toBeGreaterThan(trimmed.partitions[0]!.startOffset);
     // What is left is all there: a new group gets every retained message, from the new start.

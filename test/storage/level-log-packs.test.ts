@@ -1,8 +1,8 @@
 /**
  * How LevelStorage lays out the log (format v2: packs of records under
- * `0x06` keys) and how it reads, deletes and upgrades a data directory
- * written by format v1 (one record per `0x01` key), checked against the
- * raw LevelDB keys.
+ * 18-byte keys) and how it reads, deletes and upgrades a data directory
+ * written by format v1 (one record per 17-byte key, in the same keyspace),
+ * checked against the raw LevelDB keys.
  */
 
 import { mkdtemp, rm } from "node:fs/promises";
@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ClassicLevel } from "classic-level";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { FORMAT_KEY, logKey, logKeyOffset, PACKS, RECORDS_V1 } from "../../src/storage/level-keys.js";
+import { FORMAT_KEY, isPackKey, logKeyOffset, packKey, partitionLogRange, recordKey } from "../../src/storage/level-keys.js";
 import { LevelStorage } from "../../src/storage/level-storage.js";
 import { PACK_MAX_BYTES, PACK_MAX_RECORDS } from "../../src/storage/record-pack.js";
 import { MAX_U64, appendRecords, bytes, expectStorageError, range, text } from "./storage-contract-helpers.js";
@@ -43,10 +43,19 @@ async function raw<T>(fn: (db: Db) => Promise<T>): Promise<T> {
   }
 }
 
+/** The partition's log keys. */
+async function logKeys(db: Db, topicId: number, partition: number): Promise<Uint8Array[]> {
+  return db.keys(partitionLogRange(topicId, partition)).all();
+}
+
 /** The last offsets of the partition's packs, in key order. */
 async function packKeys(db: Db, topicId: number, partition: number): Promise<bigint[]> {
-  const keys = await db.keys({ gte: logKey(PACKS, topicId, partition, 0n), lte: logKey(PACKS, topicId, partition, 2n ** 64n - 1n) }).all();
-  return keys.map(logKeyOffset);
+  return (await logKeys(db, topicId, partition)).filter(isPackKey).map(logKeyOffset);
+}
+
+/** The offsets of the partition's v1 records, in key order. */
+async function v1Keys(db: Db, topicId: number, partition: number): Promise<bigint[]> {
+  return (await logKeys(db, topicId, partition)).filter((k) => !isPackKey(k)).map(logKeyOffset);
 }
 
 /** A data directory as format v1 wrote it: its marker and one record per key at `offsets` of topic 1 partition 0. */
@@ -54,7 +63,7 @@ async function writeV1(offsets: bigint[]): Promise<void> {
   const db: Db = new ClassicLevel<Uint8Array, Uint8Array>(dir, { keyEncoding: "view", valueEncoding: "view" });
   await db.open();
   await db.put(FORMAT_KEY, new TextEncoder().encode("sluice-storage-v1"));
-  await db.batch(offsets.map((o) => ({ type: "put" as const, key: logKey(RECORDS_V1, 1, 0, o), value: bytes(`v1/${o}`) })));
+  await db.batch(offsets.map((o) => ({ type: "put" as const, key: recordKey(1, 0, o), value: bytes(`v1/${o}`) })));
   await db.close();
 }
 
@@ -177,7 +186,7 @@ describe("log packs", () => {
 
   it("reports a pack that does not parse as corrupt", async () => {
     await appendRecords(await open(), 1, 0, range(0n, 5n));
-    await raw((db) => db.put(logKey(PACKS, 1, 0, 4n), Uint8Array.of(5, 200)));
+    await raw((db) => db.put(packKey(1, 0, 4n), Uint8Array.of(5, 200)));
     const storage = await open();
     const err = await expectStorageError(storage.readRecords(1, 0, 0n, 10, Infinity), "corrupt");
     expect(err.message).toMatch(/topic 1 partition 0 offsets up to 4/);
@@ -209,7 +218,7 @@ describe("a data directory of format v1", () => {
     const storage = opened[0]!;
     await storage.deleteRecords(1, 0, 0n, 7n);
     expect((await storage.readRecords(1, 0, 0n, 100, Infinity)).map((r) => r.offset)).toEqual([7n, 8n, 9n]);
-    expect(await raw((db) => db.keys({ gte: logKey(RECORDS_V1, 0, 0, 0n), lte: logKey(RECORDS_V1, 0xffff_ffff, 0xffff_ffff, 2n ** 64n - 1n) }).all())).toEqual([]);
+    expect(await raw((db) => v1Keys(db, 1, 0))).toEqual([]);
     expect(await (await open()).partitionBounds(1, 0)).toEqual({ start: 7n, end: 10n });
   });
 
@@ -238,9 +247,9 @@ describe("a data directory of format v1", () => {
     await db.open();
     await db.put(FORMAT_KEY, new TextEncoder().encode("sluice-storage-v1"));
     await db.batch([
-      { type: "put", key: logKey(RECORDS_V1, 1, 0, 0n), value: bytes("a") },
-      { type: "put", key: logKey(RECORDS_V1, 1, 0, 1n), value: bytes("b") },
-      { type: "put", key: logKey(RECORDS_V1, 1, 0, 2n), value: new Uint8Array(100) },
+      { type: "put", key: recordKey(1, 0, 0n), value: bytes("a") },
+      { type: "put", key: recordKey(1, 0, 1n), value: bytes("b") },
+      { type: "put", key: recordKey(1, 0, 2n), value: new Uint8Array(100) },
     ]);
     await db.close();
     const storage = await open();
@@ -258,7 +267,6 @@ describe("a data directory of format v1", () => {
     await storage.batch().deleteTopic(1).write({ sync: false });
     await storage.purgeDeleted();
     expect(await storage.partitionBounds(1, 0)).toEqual({ start: 0n, end: 0n });
-    expect(await raw((db) => db.keys({ gte: logKey(RECORDS_V1, 1, 0, 0n), lte: logKey(RECORDS_V1, 1, 0xffff_ffff, 2n ** 64n - 1n) }).all())).toEqual([]);
-    expect(await raw((db) => packKeys(db, 1, 0))).toEqual([]);
+    expect(await raw((db) => logKeys(db, 1, 0))).toEqual([]);
   });
 });

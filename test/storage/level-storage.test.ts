@@ -6,7 +6,7 @@ import { ClassicLevel } from "classic-level";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { decodeGroupPartitionState, encodeGroupPartitionState } from "../../src/storage/group-state-codec.js";
 import { levelErrorCode } from "../../src/storage/level-errors.js";
-import { logKey, logKeyOffset, PACKS, RECORDS_V1 } from "../../src/storage/level-keys.js";
+import { endFloorKey, groupStateKey, isPackKey, logKeyOffset, packKey, recordKey } from "../../src/storage/level-keys.js";
 import { LEVEL_STORAGE_FORMAT, LevelStorage } from "../../src/storage/level-storage.js";
 import type { Storage } from "../../src/storage/storage.js";
 import { MAX_U64, TWO_POW_53, appendRecords, expectStorageError } from "./storage-contract-helpers.js";
@@ -185,7 +185,7 @@ describe("LevelStorage data directory", () => {
     await opened.pop()!.close();
     await db.open();
     expect(await db.keys({ gte: Uint8Array.of(0x05), lt: Uint8Array.of(0x06) }).all()).toEqual([]);
-    expect(await db.keys({ gte: Uint8Array.of(0x06), lt: Uint8Array.of(0x07) }).all()).toHaveLength(1);
+    expect(await db.keys({ gte: Uint8Array.of(0x01), lt: Uint8Array.of(0x02) }).all()).toHaveLength(1);
     await db.close();
   });
 
@@ -200,15 +200,20 @@ describe("LevelStorage data directory", () => {
 });
 
 describe("LevelStorage encodings", () => {
-  it("orders log keys bytewise as their offsets order numerically, in both keyspaces", () => {
+  it("orders log keys bytewise by offset, a v1 record before a pack ending at the same offset", () => {
     const offsets = [0n, 1n, 255n, 256n, 2n ** 32n - 1n, 2n ** 32n, TWO_POW_53 - 1n, TWO_POW_53, TWO_POW_53 + 1n, MAX_U64];
-    for (const space of [PACKS, RECORDS_V1] as const) {
-      const keys = offsets.map((o) => Buffer.from(logKey(space, 1, 2, o)));
-      expect([...keys].sort(Buffer.compare)).toEqual(keys);
-      expect(keys.map(logKeyOffset)).toEqual(offsets);
-    }
-    expect(Buffer.from(logKey(PACKS, 1, 2, 0n)).toString("hex")).toBe("06" + "00000001" + "00000002" + "0000000000000000");
-    expect(Buffer.from(logKey(RECORDS_V1, 1, 2, 0n)).toString("hex")).toBe("01" + "00000001" + "00000002" + "0000000000000000");
+    const keys = offsets.flatMap((o) => [Buffer.from(recordKey(1, 2, o)), Buffer.from(packKey(1, 2, o))]);
+    expect([...keys].sort(Buffer.compare)).toEqual(keys);
+    expect(keys.map(logKeyOffset)).toEqual(offsets.flatMap((o) => [o, o]));
+    expect(keys.map(isPackKey)).toEqual(offsets.flatMap(() => [false, true]));
+    expect(Buffer.from(recordKey(1, 2, 0n)).toString("hex")).toBe("01" + "00000001" + "00000002" + "0000000000000000");
+    expect(Buffer.from(packKey(1, 2, 0n)).toString("hex")).toBe("01" + "00000001" + "00000002" + "0000000000000000" + "00");
+  });
+
+  it("sorts the whole log below group state and end floors, so that tables flushed with acks never span older log tables", () => {
+    const top = Buffer.from(packKey(0xffff_ffff, 0xffff_ffff, MAX_U64));
+    expect(Buffer.compare(top, Buffer.from(groupStateKey(0, 0)))).toBe(-1);
+    expect(Buffer.compare(top, Buffer.from(endFloorKey(0, 0)))).toBe(-1);
   });
 
   it("encodes a group partition state in 12 bytes plus 16 per range", () => {
