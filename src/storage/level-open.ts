@@ -14,7 +14,7 @@ import { StorageError } from "./storage.js";
 /**
  * The value of the format marker this version writes. v2 stores the log as
  * packs of records (`record-pack.ts`); versions that know only v1 refuse it
- * instead of missing its records.
+ * instead of misreading its packs.
  */
 export const LEVEL_STORAGE_FORMAT = "sluice-storage-v2";
 /** The format this version also opens, upgrading the marker: its records are read as they are (`level-log-reads.ts`). */

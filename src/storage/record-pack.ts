@@ -1,5 +1,5 @@
 /**
- * The value of a log pack (`level-keys.ts`, keyspace `PACKS`): the records
+ * The value of a log pack (`level-keys.ts`, an 18-byte log key): the records
  * of a run of consecutive offsets of one partition, in offset order, as
  * one LevelDB value:
  *
