@@ -69,11 +69,12 @@ export class LevelLogTails {
    * @param spans the batch's packs, grouped by partition, each partition's in offset order.
    */
   async write<T>(db: LevelDb, spans: readonly AppendSpan[], write: (clearing: ClearingOp[]) => Promise<T>): Promise<T> {
-    for (const span of spans) {
-      const before = this.#attempted.get(`${span.topicId}/${span.partition}`);
-      if (before === undefined || span.first <= before) return this.exclusive(async () => write(await this.#clearing(db, spans)));
+    const ids = spans.map((span) => `${span.topicId}/${span.partition}`);
+    for (let i = 0; i < spans.length; i++) {
+      const before = this.#attempted.get(ids[i]!);
+      if (before === undefined || spans[i]!.first <= before) return this.exclusive(async () => write(await this.#clearing(db, spans)));
     }
-    for (const span of spans) this.#attempted.set(`${span.topicId}/${span.partition}`, span.last);
+    for (let i = 0; i < spans.length; i++) this.#attempted.set(ids[i]!, spans[i]!.last);
     return write([]);
   }
 

@@ -27,7 +27,6 @@ import type { LevelDb } from "./level-write-batch.js";
 import { packOf } from "./record-pack.js";
 import { DELETE_CHUNK_RECORDS, StorageError } from "./storage.js";
 
-
 /** A key range for an iterator or `clear()`: inclusive or exclusive upper end. */
 export type ClearRange =
   | { readonly gte: Uint8Array; readonly lte: Uint8Array }

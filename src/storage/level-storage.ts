@@ -54,7 +54,7 @@ export class LevelStorage implements Storage {
    * when another process holds the directory, `io` otherwise.
    */
   async open(): Promise<void> {
-    await this.#db.open();
+    return this.#db.open();
   }
 
   /** Closes the database. Idempotent; waits for an `open()` in progress. */
