@@ -97,9 +97,7 @@ export function handleSubscribe(broker: Broker, logger: Logger, call: Call, maxP
       for (;;) {
         // Before taking (and so leasing) more: room for them.
         await room();
-        const batch = await s.next();
-        if (batch === null) break;
-        write(encodeDeliveries(topic, batch), false);
+        if (!(await sendNext(s, topic, write))) break;
       }
       finishOk();
     } catch (err) {
@@ -215,4 +213,19 @@ export function handleSubscribe(broker: Broker, logger: Logger, call: Call, maxP
     sub?.close();
     gone.abort();
   });
+}
+
+/**
+ * Takes the subscription's next batch and writes it encoded; false once the
+ * subscription ended. A function of its own so that the batch and its
+ * encoding die with its frame: kept in a variable of `deliver`'s loop, they
+ * stayed alive across the next wait for room and credit (an ack round trip),
+ * pinning the records and the 64 KiB packs they are views into for long
+ * enough to be promoted to V8's old space, which only a full GC frees.
+ */
+async function sendNext(s: Subscription, topic: string, write: (bytes: Uint8Array, confirmation: boolean) => void): Promise<boolean> {
+  const batch = await s.next();
+  if (batch === null) return false;
+  write(encodeDeliveries(topic, batch), false);
+  return true;
 }

@@ -16,8 +16,14 @@ import type { PartitionBounds, StoredRecord } from "./storage.js";
 /** An iterator over log entries. */
 type LogIterator = AbstractIterator<LevelDb, Uint8Array, Uint8Array>;
 
-/** Entries one `nextv` call asks for: a read-ahead of up to 1024 records is a pack or two. */
-const NEXTV_ENTRIES = 4;
+/**
+ * Entries the first `nextv` call of a read asks for: the pack holding `from`
+ * and the next. Later calls ask for what the last pack says is left (see
+ * {@link entriesFor}), up to {@link NEXTV_MAX_ENTRIES}: four 64 KiB packs,
+ * which is what one call buffers at most, natively and then as Buffers.
+ */
+const NEXTV_FIRST_ENTRIES = 2;
+const NEXTV_MAX_ENTRIES = 4;
 /** Cap on the bytes one `nextv` call may buffer natively (it is a u32 there). */
 const MAX_READ_AHEAD_BYTES = 64 * 1024 * 1024;
 /** Offsets up to this value convert to and from `number` exactly. */
@@ -77,9 +83,10 @@ export async function readLogRecords(
     ...partitionLogRange(topicId, partition, from),
     highWaterMarkBytes: Math.min(maxBytes + PACK_MAX_BYTES, MAX_READ_AHEAD_BYTES),
   });
+  let want = NEXTV_FIRST_ENTRIES;
   try {
     for (;;) {
-      const entries = await iterator.nextv(NEXTV_ENTRIES);
+      const entries = await iterator.nextv(want);
       if (entries.length === 0) return records;
       for (const [key, value] of entries) {
         const { first, last, reader } = logEntry(key, value);
@@ -97,11 +104,27 @@ export async function readLogRecords(
           records.push({ offset: plus(first, firstNumber, i), value: record });
           if (records.length >= maxRecords || bytes >= maxBytes) return records;
         }
+        want = entriesFor(maxRecords - records.length, maxBytes - bytes, reader.count, value.byteLength);
       }
     }
   } finally {
     await iterator.close();
   }
+}
+
+/**
+ * How many entries the next `nextv` call of a read should ask for, when
+ * `records` and `bytes` are left and the last entry held `entryRecords`
+ * records in `entryBytes`: enough for what is left if the next entries are
+ * like it, at least one, at most {@link NEXTV_MAX_ENTRIES}. Every entry a
+ * call returns is copied twice (into the worker's cache, then into a
+ * Buffer), so entries the read does not use cost memory and CPU for
+ * nothing: a fixed four per call read about twice the packs a 1,024-record
+ * read of 100-byte messages needs.
+ */
+function entriesFor(records: number, bytes: number, entryRecords: number, entryBytes: number): number {
+  const n = Math.min(records / entryRecords, bytes / entryBytes);
+  return Math.max(1, Math.min(NEXTV_MAX_ENTRIES, Math.ceil(n)));
 }
 
 /**

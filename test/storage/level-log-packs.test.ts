@@ -184,6 +184,34 @@ describe("log packs", () => {
     }
   });
 
+  it("reads exactly what the limits allow across packs of very different record counts", async () => {
+    // Packs of 1,024 tiny records, then packs of a few large ones, then tiny
+    // again: a read that sizes its LevelDB calls from the packs it has seen
+    // must still neither stop early nor skip or repeat a record.
+    const sizes: number[] = [];
+    for (let o = 0; o < 3000; o++) sizes.push(o >= 1500 && o < 1530 ? PACK_MAX_BYTES / 3 : 1 + (o % 7));
+    const storage = await open();
+    const batch = storage.batch();
+    sizes.forEach((n, o) => batch.appendRecord(1, 0, BigInt(o), new Uint8Array(n).fill(o % 251)));
+    await batch.write({ sync: false });
+    for (const from of [0, 700, 1499, 1515, 1529, 2000]) {
+      for (const [maxRecords, maxBytes] of [[1024, 1 << 20], [5000, 1 << 20], [2000, 100_000], [3, Infinity], [1, 1]]) {
+        const got = await storage.readRecords(1, 0, BigInt(from), maxRecords!, maxBytes!);
+        // What the contract says: in order from `from`, at most maxRecords,
+        // values adding up to at most maxBytes, and at least one record.
+        const want: number[] = [];
+        let total = 0;
+        for (let o = from; o < sizes.length && want.length < maxRecords!; o++) {
+          if (want.length > 0 && total + sizes[o]! > maxBytes!) break;
+          want.push(o);
+          total += sizes[o]!;
+        }
+        expect(got.map((r) => Number(r.offset)), `from ${from}, ${maxRecords} records, ${maxBytes} bytes`).toEqual(want);
+        for (const r of got) expect(r.value).toEqual(new Uint8Array(sizes[Number(r.offset)]!).fill(Number(r.offset) % 251));
+      }
+    }
+  });
+
   it("reports a pack that does not parse as corrupt", async () => {
     await appendRecords(await open(), 1, 0, range(0n, 5n));
     await raw((db) => db.put(packKey(1, 0, 4n), Uint8Array.of(5, 200)));
