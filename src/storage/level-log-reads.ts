@@ -124,7 +124,8 @@ export async function readLogRecords(
  */
 function entriesFor(records: number, bytes: number, entryRecords: number, entryBytes: number): number {
   const n = Math.min(records / entryRecords, bytes / entryBytes);
-  return Math.max(1, Math.min(NEXTV_MAX_ENTRIES, Math.ceil(n)));
+  // Also 1 for NaN, which an entry of no records or bytes would give.
+  return n > 1 ? Math.min(NEXTV_MAX_ENTRIES, Math.ceil(n)) : 1;
 }
 
 /**
