@@ -5,7 +5,7 @@
  * offset (`level-keys.ts`), so one iterator reads both.
  */
 
-import type { AbstractIterator } from "abstract-level";
+import type { AbstractIterator, AbstractSnapshot } from "abstract-level";
 import { logKeyOffset, partitionLogRange, recordKey } from "./level-keys.js";
 import { logEntry, type LogEntry } from "./level-log-entry.js";
 import { readEndFloor } from "./level-ranges.js";
@@ -34,27 +34,32 @@ function plus(base: bigint, baseNumber: number, i: number): bigint {
   return baseNumber >= 0 ? BigInt(baseNumber + i) : base + BigInt(i);
 }
 
+/** The offset of the partition's last stored record (one reverse seek), read from `snapshot` when given. */
+export async function readLastOffset(db: LevelDb, topicId: number, partition: number, snapshot?: AbstractSnapshot): Promise<bigint | undefined> {
+  const [key] = await db.keys({ ...partitionLogRange(topicId, partition), limit: 1, reverse: true, snapshot }).all();
+  return key === undefined ? undefined : logKeyOffset(key);
+}
+
 /**
  * The first and last offsets of the partition's records and its end floor,
  * on one snapshot, by seeking (never scanning).
  */
 export async function readPartitionBounds(db: LevelDb, topicId: number, partition: number): Promise<PartitionBounds> {
-  const range = partitionLogRange(topicId, partition);
   // One snapshot, so a concurrent write cannot give a first record without a last.
   const snapshot = db.snapshot();
   let first: bigint | undefined;
   let last: bigint | undefined;
   let floor: bigint;
   try {
-    const [[head], [tail], endFloor] = await Promise.all([
-      db.iterator({ ...range, limit: 1, snapshot }).all(),
-      db.keys({ ...range, limit: 1, reverse: true, snapshot }).all(),
+    const [[head], tail, endFloor] = await Promise.all([
+      db.iterator({ ...partitionLogRange(topicId, partition), limit: 1, snapshot }).all(),
+      readLastOffset(db, topicId, partition, snapshot),
       readEndFloor(db, topicId, partition, snapshot),
     ]);
     floor = endFloor;
     if (head !== undefined && tail !== undefined) {
       first = logEntry(head[0], head[1]).first;
-      last = logKeyOffset(tail);
+      last = tail;
     }
   } finally {
     await snapshot.close();

@@ -13,8 +13,9 @@
  * nothing of, once); a normal append starts above it and costs nothing.
  */
 
-import { logKeyOffset, packKey, partitionLogRange } from "./level-keys.js";
+import { packKey, partitionLogRange } from "./level-keys.js";
 import { logEntry } from "./level-log-entry.js";
+import { readLastOffset } from "./level-log-reads.js";
 import type { LevelDb } from "./level-write-batch.js";
 import { PACK_MAX_BYTES, PACK_MAX_RECORDS, packOf } from "./record-pack.js";
 
@@ -94,18 +95,12 @@ export class LevelLogTails {
       const id = `${topicId}/${partition}`;
       let before = this.#attempted.get(id);
       // The first time after open, what an earlier process stored counts as attempted.
-      before ??= await this.#storedLast(db, topicId, partition);
+      before ??= await readLastOffset(db, topicId, partition);
       if (before !== undefined && mine[0]!.first <= before) ops.push(...(await this.#clear(db, topicId, partition, mine)));
       const last = mine[mine.length - 1]!.last;
       this.#attempted.set(id, before !== undefined && before > last ? before : last);
     }
     return ops;
-  }
-
-  /** The highest offset stored in the partition, if any. */
-  async #storedLast(db: LevelDb, topicId: number, partition: number): Promise<bigint | undefined> {
-    const [key] = await db.keys({ ...partitionLogRange(topicId, partition), limit: 1, reverse: true }).all();
-    return key === undefined ? undefined : logKeyOffset(key);
   }
 
   /** Notes that records up to `last` may be stored in the partition (its bounds were read). */
